@@ -1,0 +1,157 @@
+/*
+ * spillway_slot.h — the shared-memory slot: one managed container's flag.
+ *
+ * The supervisor owns a page-sized slot file per container in its run
+ * directory and writes it through a shared mapping; the preload library maps
+ * the same file read-only inside the container and reads it. This header is
+ * the only definition of that layout: the C preload library, the launcher and
+ * the Swift supervisor (through SwiftPM's CSpillway module) all compile it,
+ * and Tests/ pin it from both sides.
+ *
+ * Concurrency: `state` is read with one acquire load on every hooked call
+ * (the whole cost of Spillway while `normal`). Multi-field updates use
+ * `generation` as a sequence lock: odd while the supervisor is writing, even
+ * when the slot is consistent; it only ever grows, so a reader can also tell
+ * that "something changed since I last looked".
+ */
+#ifndef SPILLWAY_SLOT_H
+#define SPILLWAY_SLOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* "SPILLWAY" read as a little-endian 64-bit integer. */
+#define SPILLWAY_SLOT_MAGIC 0x5941574c4c495053ULL
+#define SPILLWAY_SLOT_VERSION 1u
+/* A slot file is exactly one page; the mapped length a reader requires. */
+#define SPILLWAY_SLOT_FILE_SIZE 4096u
+#define SPILLWAY_SLOT_ID_MAX 64u
+
+/* The states of a container as the shim sees them (spec section 4). */
+enum spillway_state {
+    SPILLWAY_STATE_NORMAL = 0,   /* below threshold, spill area empty */
+    SPILLWAY_STATE_SPILLING = 1, /* new and modified files go to the spill area */
+    SPILLWAY_STATE_DRAINING = 2, /* files move back; lookups still prefer the spill area */
+};
+#define SPILLWAY_STATE_COUNT 3u
+
+struct spillway_slot {
+    uint64_t magic;        /* SPILLWAY_SLOT_MAGIC */
+    uint32_t version;      /* SPILLWAY_SLOT_VERSION */
+    uint32_t header_size;  /* sizeof(struct spillway_slot) when written */
+    uint32_t state;        /* enum spillway_state; atomic */
+    uint32_t flags;        /* reserved, zero */
+    uint64_t generation;   /* sequence lock, see above; atomic */
+    uint64_t spill_limit;  /* bytes the spill area may hold; 0 = no cap of its own */
+    uint64_t main_limit;   /* the main-disk quota in bytes; 0 = unknown */
+    uint64_t updated_ns;   /* CLOCK_REALTIME of the last update, nanoseconds */
+    uint64_t move_epoch;   /* bumped when shims must re-check open descriptors */
+    char container_id[SPILLWAY_SLOT_ID_MAX]; /* NUL-terminated, may be empty */
+    uint8_t reserved[128];
+};
+
+_Static_assert(sizeof(struct spillway_slot) == 256, "slot header is 256 bytes");
+_Static_assert(offsetof(struct spillway_slot, magic) == 0, "magic at 0");
+_Static_assert(offsetof(struct spillway_slot, version) == 8, "version at 8");
+_Static_assert(offsetof(struct spillway_slot, header_size) == 12, "header_size at 12");
+_Static_assert(offsetof(struct spillway_slot, state) == 16, "state at 16");
+_Static_assert(offsetof(struct spillway_slot, flags) == 20, "flags at 20");
+_Static_assert(offsetof(struct spillway_slot, generation) == 24, "generation at 24");
+_Static_assert(offsetof(struct spillway_slot, spill_limit) == 32, "spill_limit at 32");
+_Static_assert(offsetof(struct spillway_slot, main_limit) == 40, "main_limit at 40");
+_Static_assert(offsetof(struct spillway_slot, updated_ns) == 48, "updated_ns at 48");
+_Static_assert(offsetof(struct spillway_slot, move_epoch) == 56, "move_epoch at 56");
+_Static_assert(offsetof(struct spillway_slot, container_id) == 64, "container_id at 64");
+_Static_assert(offsetof(struct spillway_slot, reserved) == 128, "reserved at 128");
+_Static_assert(sizeof(struct spillway_slot) <= SPILLWAY_SLOT_FILE_SIZE, "slot fits its page");
+
+/* A consistent copy of a slot's fields, as a reader takes it. */
+struct spillway_slot_view {
+    uint64_t generation;
+    uint32_t state;
+    uint32_t flags;
+    uint64_t spill_limit;
+    uint64_t main_limit;
+    uint64_t updated_ns;
+    uint64_t move_epoch;
+    char container_id[SPILLWAY_SLOT_ID_MAX];
+};
+
+/* The value of a field read without tearing (all fields are naturally aligned). */
+#define SPILLWAY__LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define SPILLWAY__STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+
+/* The hot path: the container's state, with one acquire load. */
+static inline uint32_t spillway_slot_state(const struct spillway_slot *slot) {
+    return __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE);
+}
+
+/* Nonzero when `slot`, mapped with `mapped_len` bytes, is a slot this build understands. */
+static inline int spillway_slot_is_valid(const struct spillway_slot *slot, size_t mapped_len) {
+    if (slot == NULL || mapped_len < sizeof(struct spillway_slot)) return 0;
+    if (SPILLWAY__LOAD(&slot->magic) != SPILLWAY_SLOT_MAGIC) return 0;
+    if (SPILLWAY__LOAD(&slot->version) != SPILLWAY_SLOT_VERSION) return 0;
+    if (SPILLWAY__LOAD(&slot->header_size) < sizeof(struct spillway_slot)) return 0;
+    return spillway_slot_state(slot) < SPILLWAY_STATE_COUNT;
+}
+
+/*
+ * Take a consistent copy of the slot. Returns 1 on success, 0 when no stable
+ * copy could be had within `max_tries` (a writer stalled mid-update).
+ */
+static inline int spillway_slot_read(const struct spillway_slot *slot, struct spillway_slot_view *out,
+                                     unsigned max_tries) {
+    for (unsigned attempt = 0; attempt < max_tries; attempt++) {
+        uint64_t before = __atomic_load_n(&slot->generation, __ATOMIC_ACQUIRE);
+        if (before & 1u) continue;
+        out->generation = before;
+        out->state = SPILLWAY__LOAD(&slot->state);
+        out->flags = SPILLWAY__LOAD(&slot->flags);
+        out->spill_limit = SPILLWAY__LOAD(&slot->spill_limit);
+        out->main_limit = SPILLWAY__LOAD(&slot->main_limit);
+        out->updated_ns = SPILLWAY__LOAD(&slot->updated_ns);
+        out->move_epoch = SPILLWAY__LOAD(&slot->move_epoch);
+        for (unsigned i = 0; i < SPILLWAY_SLOT_ID_MAX; i++)
+            out->container_id[i] = SPILLWAY__LOAD(&slot->container_id[i]);
+        out->container_id[SPILLWAY_SLOT_ID_MAX - 1] = '\0';
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&slot->generation, __ATOMIC_RELAXED) == before) return 1;
+    }
+    return 0;
+}
+
+/*
+ * Write every field of a slot from `view` (its generation is ignored). Only
+ * one writer may update a slot at a time: the supervisor serialises writers.
+ * Readers of `state` alone see either the old or the new value; readers
+ * through spillway_slot_read see all old or all new.
+ */
+static inline void spillway_slot_write(struct spillway_slot *slot, const struct spillway_slot_view *view) {
+    uint64_t gen = __atomic_load_n(&slot->generation, __ATOMIC_RELAXED);
+    if (gen & 1u) gen++; /* a writer died mid-update: start from the next even value */
+    __atomic_store_n(&slot->generation, gen + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    SPILLWAY__STORE(&slot->flags, view->flags);
+    SPILLWAY__STORE(&slot->spill_limit, view->spill_limit);
+    SPILLWAY__STORE(&slot->main_limit, view->main_limit);
+    SPILLWAY__STORE(&slot->updated_ns, view->updated_ns);
+    SPILLWAY__STORE(&slot->move_epoch, view->move_epoch);
+    for (unsigned i = 0; i < SPILLWAY_SLOT_ID_MAX; i++)
+        SPILLWAY__STORE(&slot->container_id[i], view->container_id[i]);
+    __atomic_store_n(&slot->state, view->state, __ATOMIC_RELEASE);
+    __atomic_store_n(&slot->generation, gen + 2, __ATOMIC_RELEASE);
+}
+
+/* Fill a fresh slot's identity fields (magic, version, size); the rest zero. */
+static inline void spillway_slot_format(struct spillway_slot *slot) {
+    uint8_t *bytes = (uint8_t *)slot;
+    for (size_t i = 0; i < sizeof(*slot); i++) bytes[i] = 0;
+    slot->magic = SPILLWAY_SLOT_MAGIC;
+    slot->version = SPILLWAY_SLOT_VERSION;
+    slot->header_size = (uint32_t)sizeof(*slot);
+}
+
+#undef SPILLWAY__LOAD
+#undef SPILLWAY__STORE
+
+#endif /* SPILLWAY_SLOT_H */

@@ -1,0 +1,7 @@
+/*
+ * CSpillway.c — SwiftPM's compilation unit for CShim's slot header.
+ *
+ * SwiftPM needs one source file per C target; this one also makes the
+ * header's _Static_assert layout checks run in every Swift build.
+ */
+#include "spillway_slot.h"
