@@ -1,0 +1,169 @@
+/*
+ * entry.c — spillway-entry, the launcher placed in front of a container's
+ * program (/.spillway/bin/spillway-entry inside the container).
+ *
+ * Usage: spillway-entry PROGRAM [ARG...]
+ *
+ * It finds PROGRAM as execvp would, reads its ELF program headers (libelf)
+ * and starts it with the preload library that matches its C library: the
+ * glibc one for a glibc loader, the musl one for a musl loader. A static
+ * program cannot be reached by a preload library; it runs as is, marked with
+ * SPILLWAY_PROGRAM=static for the FUSE fallback. Anything the launcher cannot
+ * read runs as is, with a one-line warning. The launcher is linked statically
+ * so it runs in containers that have no C library at all.
+ *
+ * Environment: SPILLWAY_LIB_DIR (default /.spillway/lib) holds
+ * libspillway.so and libspillway-musl.so.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_LIB_DIR "/.spillway/lib"
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+enum program_kind { KIND_UNKNOWN, KIND_STATIC, KIND_GLIBC, KIND_MUSL };
+
+static void warn(const char *program, const char *why) {
+    fprintf(stderr, "spillway-entry: %s: %s; running it without Spillway\n", program, why);
+}
+
+static int is_executable_file(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+/* Find `name` as execvp would; returns 0 and fills `out`, or an errno value. */
+static int resolve_program(const char *name, char out[PATH_MAX]) {
+    if (strchr(name, '/') != NULL) {
+        if (strlen(name) >= PATH_MAX) return ENAMETOOLONG;
+        strcpy(out, name);
+        return 0;
+    }
+    const char *path = getenv("PATH");
+    if (path == NULL || path[0] == '\0') path = DEFAULT_PATH;
+    int err = ENOENT;
+    for (const char *p = path;;) {
+        const char *end = strchr(p, ':');
+        size_t dir_len = end ? (size_t)(end - p) : strlen(p);
+        const char *dir = dir_len ? p : ".";
+        if (dir_len == 0) dir_len = 1;
+        if (dir_len + 1 + strlen(name) < PATH_MAX) {
+            memcpy(out, dir, dir_len);
+            out[dir_len] = '/';
+            strcpy(out + dir_len + 1, name);
+            if (is_executable_file(out)) return 0;
+            if (access(out, F_OK) == 0) err = EACCES;
+        }
+        if (end == NULL) break;
+        p = end + 1;
+    }
+    return err;
+}
+
+/* What C library `path` needs, from its PT_INTERP; KIND_UNKNOWN with `why` set on failure. */
+static enum program_kind inspect(const char *path, const char **why) {
+    *why = NULL;
+    if (elf_version(EV_CURRENT) == EV_NONE) {
+        *why = "libelf is unusable";
+        return KIND_UNKNOWN;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        *why = strerror(errno);
+        return KIND_UNKNOWN;
+    }
+    enum program_kind kind = KIND_UNKNOWN;
+    Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+    size_t count = 0;
+    if (elf == NULL || elf_kind(elf) != ELF_K_ELF) {
+        *why = "not an ELF program";
+    } else if (elf_getphdrnum(elf, &count) != 0) {
+        *why = elf_errmsg(-1);
+    } else {
+        kind = KIND_STATIC;
+        for (size_t i = 0; i < count; i++) {
+            GElf_Phdr phdr;
+            if (gelf_getphdr(elf, (int)i, &phdr) == NULL || phdr.p_type != PT_INTERP) continue;
+            char interp[PATH_MAX];
+            size_t len = phdr.p_filesz < sizeof(interp) - 1 ? phdr.p_filesz : sizeof(interp) - 1;
+            ssize_t got = pread(fd, interp, len, (off_t)phdr.p_offset);
+            if (got <= 0) {
+                *why = "cannot read its program interpreter";
+                kind = KIND_UNKNOWN;
+                break;
+            }
+            interp[got] = '\0';
+            kind = strstr(interp, "ld-musl") != NULL ? KIND_MUSL : KIND_GLIBC;
+            break;
+        }
+    }
+    if (elf != NULL) elf_end(elf);
+    close(fd);
+    return kind;
+}
+
+/* LD_PRELOAD with `lib` in front (once). */
+static int set_preload(const char *lib) {
+    const char *old = getenv("LD_PRELOAD");
+    if (old == NULL || old[0] == '\0') return setenv("LD_PRELOAD", lib, 1);
+    if (strstr(old, lib) != NULL) return 0;
+    size_t need = strlen(lib) + 1 + strlen(old) + 1;
+    char *value = malloc(need);
+    if (value == NULL) return -1;
+    snprintf(value, need, "%s:%s", lib, old);
+    int rc = setenv("LD_PRELOAD", value, 1);
+    free(value);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: spillway-entry PROGRAM [ARG...]\n");
+        return 127;
+    }
+    const char *name = argv[1];
+    char program[PATH_MAX];
+    int err = resolve_program(name, program);
+    if (err != 0) {
+        fprintf(stderr, "spillway-entry: %s: %s\n", name, strerror(err));
+        return err == ENOENT ? 127 : 126;
+    }
+    const char *why = NULL;
+    enum program_kind kind = inspect(program, &why);
+    const char *lib_dir = getenv("SPILLWAY_LIB_DIR");
+    if (lib_dir == NULL || lib_dir[0] == '\0') lib_dir = DEFAULT_LIB_DIR;
+    char lib[PATH_MAX];
+    switch (kind) {
+    case KIND_UNKNOWN:
+        warn(program, why ? why : "cannot inspect it");
+        break;
+    case KIND_STATIC:
+        setenv("SPILLWAY_PROGRAM", "static", 1);
+        break;
+    case KIND_GLIBC:
+    case KIND_MUSL:
+        snprintf(lib, sizeof(lib), "%s/%s", lib_dir, kind == KIND_MUSL ? "libspillway-musl.so" : "libspillway.so");
+        if (access(lib, R_OK) != 0) {
+            char reason[PATH_MAX + 64];
+            snprintf(reason, sizeof(reason), "preload library %s: %s", lib, strerror(errno));
+            warn(program, reason);
+        } else if (set_preload(lib) != 0) {
+            warn(program, "cannot set LD_PRELOAD");
+        }
+        setenv("SPILLWAY_PROGRAM", kind == KIND_MUSL ? "musl" : "glibc", 1);
+        break;
+    }
+    execv(program, argv + 1);
+    int code = errno == ENOENT ? 127 : 126;
+    fprintf(stderr, "spillway-entry: %s: %s\n", program, strerror(errno));
+    return code;
+}

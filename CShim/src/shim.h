@@ -1,0 +1,87 @@
+/*
+ * shim.h — internal interface of the Spillway preload library.
+ *
+ * The library is configured once per process (init.c) and then decides, per
+ * hooked call, where a path lives (route.c). Hooks live one file per call
+ * family (open.c, stdio.c, stat.c). Everything the library does for its own
+ * bookkeeping goes through raw system calls (sys.c), never through the hooked
+ * libc entry points, so it cannot recurse into itself.
+ */
+#ifndef SPILLWAY_SHIM_H
+#define SPILLWAY_SHIM_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "spillway_slot.h"
+
+#define SW_EXPORT __attribute__((visibility("default")))
+#define SW_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Process-wide configuration, written once by sw_init and read-only after. */
+struct sw_config {
+    const struct spillway_slot *slot; /* NULL: not configured, behave like libc */
+    char root[PATH_MAX];              /* managed tree, normalised, no trailing '/' ("" for "/") */
+    size_t root_len;
+    char spill[PATH_MAX];             /* spill area, normalised */
+    size_t spill_len;
+    dev_t root_dev;                   /* device carrying the quota */
+};
+
+extern struct sw_config sw_cfg;
+extern int sw_ready;
+
+void sw_init_slow(void);
+
+/* Resolve libc's definition of `name` (RTLD_NEXT); NULL if it has none. */
+void *sw_next(const char *name);
+
+/* Make sure the configuration has been read (cheap after the first call). */
+static inline void sw_ensure_init(void) {
+    if (SW_UNLIKELY(!__atomic_load_n(&sw_ready, __ATOMIC_ACQUIRE))) sw_init_slow();
+}
+
+/* The container's state, or NORMAL when the library is not configured. */
+static inline unsigned sw_state(void) {
+    sw_ensure_init();
+    const struct spillway_slot *slot = sw_cfg.slot;
+    if (slot == NULL) return SPILLWAY_STATE_NORMAL;
+    return spillway_slot_state(slot);
+}
+
+/* What a hook intends to do with a path. */
+enum sw_intent {
+    SW_LOOKUP,      /* read or inspect an existing name */
+    SW_OPEN,        /* open(2) with these flags: may create */
+};
+
+/*
+ * Decide where `dirfd`/`path` lives for `intent` (open flags in `oflags`).
+ * Returns 1 and writes the absolute path to use into `out` when the call must
+ * go to the spill area; returns 0 when the original arguments are to be used
+ * unchanged. Never changes errno.
+ */
+int sw_route(int dirfd, const char *path, enum sw_intent intent, int oflags, char out[PATH_MAX]);
+
+/*
+ * Append `path`'s components to the absolute prefix out[0..n), resolving "."
+ * and ".." lexically; returns the new length, or -1 if it exceeds PATH_MAX.
+ */
+int sw_join_normalise(char *out, size_t n, const char *path);
+
+/* Raw system calls used for the library's own bookkeeping (errno set as usual). */
+int sw_sys_fstatat(int dirfd, const char *path, struct stat *st, int flags);
+int sw_sys_mkdirat(int dirfd, const char *path, mode_t mode);
+int sw_sys_fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int flags);
+int sw_sys_fchmodat(int dirfd, const char *path, mode_t mode);
+int sw_sys_openat(int dirfd, const char *path, int flags, mode_t mode);
+int sw_sys_close(int fd);
+long sw_sys_getcwd(char *buf, size_t size);
+ssize_t sw_sys_readlinkat(int dirfd, const char *path, char *buf, size_t size);
+
+/* Access modes a fopen() mode string implies, as open(2) flags. */
+int sw_fopen_flags(const char *mode);
+
+#endif /* SPILLWAY_SHIM_H */

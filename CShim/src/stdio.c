@@ -1,0 +1,36 @@
+/*
+ * stdio.c — stdio openers (fopen, freopen and their 64-bit names).
+ *
+ * glibc and musl open the file inside libc without going through open(), so
+ * these are hooked on their own; the mode string is turned into open flags
+ * and routed like open().
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+
+#include "real.h"
+
+SW_REAL_DECL(FILE *, fopen, (const char *, const char *));
+SW_REAL_DECL(FILE *, freopen, (const char *, const char *, FILE *));
+
+static const char *sw_stdio_path(const char *path, const char *mode, char alt[PATH_MAX]) {
+    if (!SW_IDLE() && sw_route(AT_FDCWD, path, SW_OPEN, sw_fopen_flags(mode), alt)) return alt;
+    return path;
+}
+
+SW_EXPORT FILE *fopen(const char *path, const char *mode) {
+    char alt[PATH_MAX];
+    return SW_REAL(fopen)(sw_stdio_path(path, mode, alt), mode);
+}
+
+SW_EXPORT FILE *freopen(const char *path, const char *mode, FILE *stream) {
+    char alt[PATH_MAX];
+    return SW_REAL(freopen)(path ? sw_stdio_path(path, mode, alt) : NULL, mode, stream);
+}
+
+#ifdef __GLIBC__
+/* LP64 glibc: the 64-bit names are the same functions. */
+SW_EXPORT FILE *fopen64(const char *, const char *) __attribute__((alias("fopen")));
+SW_EXPORT FILE *freopen64(const char *, const char *, FILE *) __attribute__((alias("freopen")));
+#endif
