@@ -1,0 +1,86 @@
+// swift-tools-version: 6.0
+//
+// Spillway's Swift side: the supervisor libraries and the `spillway` and
+// `spillway-runtime` executables. The preload libraries and the launcher are
+// C and are built by CShim's own Makefile (SwiftPM would link libswiftCore
+// into them); SwiftPM only compiles CShim's slot header, through CSpillway.
+import PackageDescription
+
+let package = Package(
+    name: "Spillway",
+    products: [
+        .executable(name: "spillway", targets: ["spillway"]),
+        .executable(name: "spillway-runtime", targets: ["spillway-runtime"]),
+        .library(name: "SpillwayCore", targets: ["SpillwayCore"]),
+        .library(name: "SpillwaySystem", targets: ["SpillwaySystem"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+    ],
+    targets: [
+        // The one slot layout, shared with the C preload library.
+        .target(
+            name: "CSpillway",
+            path: "CShim",
+            sources: ["swiftpm/CSpillway.c"],
+            publicHeadersPath: "include"
+        ),
+        // syscall(2) wrappers Swift cannot call directly (openat2, renameat2).
+        .target(name: "CSpillwaySyscalls"),
+        .systemLibrary(
+            name: "CFuse3",
+            path: "Sources/CFuse3",
+            pkgConfig: "fuse3",
+            providers: [.apt(["libfuse3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CElf",
+            path: "Sources/CElf",
+            pkgConfig: "libelf",
+            providers: [.apt(["libelf-dev"])]
+        ),
+        // Pure decisions: states, sizes, policy, planning. No I/O.
+        .target(name: "SpillwayCore"),
+        // Syscall wrappers and the code that touches files, mappings and ELF.
+        .target(
+            name: "SpillwaySystem",
+            dependencies: [
+                "SpillwayCore",
+                "CSpillway",
+                "CSpillwaySyscalls",
+                "CElf",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The FUSE union (static binaries); libfuse3 through C interop.
+        .target(name: "SpillwayFuse", dependencies: ["CFuse3", "SpillwayCore"]),
+        .executableTarget(
+            name: "spillway",
+            dependencies: [
+                "SpillwayCore",
+                "SpillwaySystem",
+                "SpillwayFuse",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "spillway-runtime",
+            dependencies: ["SpillwaySystem"]
+        ),
+        // Helpers for tests that run real programs, loop devices and mounts.
+        .target(name: "SpillwayTestSupport", path: "Tests/SpillwayTestSupport"),
+        .testTarget(name: "SpillwayCoreTests", dependencies: ["SpillwayCore"]),
+        .testTarget(
+            name: "SpillwaySystemTests",
+            dependencies: ["SpillwaySystem", "CSpillway", "SpillwayTestSupport"]
+        ),
+        .testTarget(
+            name: "SpillwayIntegrationTests",
+            dependencies: ["SpillwaySystem", "SpillwayCore", "SpillwayTestSupport"]
+        ),
+    ]
+)

@@ -1,0 +1,38 @@
+/*
+ * spillway_syscalls.h — system calls Swift cannot reach through Glibc:
+ * those glibc wraps only under _GNU_SOURCE or not at all, called through
+ * syscall(2), which Swift cannot call because it is variadic.
+ */
+#ifndef SPILLWAY_SYSCALLS_H
+#define SPILLWAY_SYSCALLS_H
+
+#include <stdint.h>
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+/* openat2's `how.resolve` flags (linux/openat2.h). */
+#define SPILLWAY_RESOLVE_NO_XDEV 0x01
+#define SPILLWAY_RESOLVE_NO_MAGICLINKS 0x02
+#define SPILLWAY_RESOLVE_NO_SYMLINKS 0x04
+#define SPILLWAY_RESOLVE_BENEATH 0x08
+#define SPILLWAY_RESOLVE_IN_ROOT 0x10
+
+/* Open-file-description locks (fcntl.h hides them without _GNU_SOURCE). */
+enum {
+    SPILLWAY_F_OFD_GETLK = 36,
+    SPILLWAY_F_OFD_SETLK = 37,
+    SPILLWAY_F_OFD_SETLKW = 38,
+};
+
+/* renameat2(2): returns 0 or -1 with errno set. */
+int spillway_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
+
+/* openat2(2) with struct open_how {flags, mode, resolve}: a descriptor or -1 with errno set. */
+int spillway_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
+
+#endif /* SPILLWAY_SYSCALLS_H */

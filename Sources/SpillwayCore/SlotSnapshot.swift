@@ -1,0 +1,45 @@
+/// A consistent copy of one slot's fields, as the supervisor reads or writes them.
+public struct SlotSnapshot: Equatable, Sendable, Codable {
+    /// The slot's sequence-lock generation; it grows by two with every update.
+    public var generation: UInt64
+    public var state: SlotState
+    /// Bytes the spill area may hold; `nil` when it has no cap of its own.
+    public var spillLimit: UInt64?
+    /// The container's main-disk quota in bytes; `nil` when unknown.
+    public var mainLimit: UInt64?
+    /// When the slot was last written, in nanoseconds since the Unix epoch.
+    public var updatedNanoseconds: UInt64
+    /// Bumped when shims must re-check their open descriptors.
+    public var moveEpoch: UInt64
+    /// The container the slot belongs to; empty for a standalone slot.
+    public var containerID: String
+
+    /// The longest container id a slot stores (bytes, without the terminating NUL).
+    public static let maxContainerIDBytes = 63
+
+    public init(
+        generation: UInt64 = 0, state: SlotState = .normal, spillLimit: UInt64? = nil,
+        mainLimit: UInt64? = nil, updatedNanoseconds: UInt64 = 0, moveEpoch: UInt64 = 0,
+        containerID: String = ""
+    ) {
+        self.generation = generation
+        self.state = state
+        self.spillLimit = spillLimit
+        self.mainLimit = mainLimit
+        self.updatedNanoseconds = updatedNanoseconds
+        self.moveEpoch = moveEpoch
+        self.containerID = containerID
+    }
+
+    /// Checks that `id` fits a slot.
+    ///
+    /// - Throws: ``InputError`` when it is longer than ``maxContainerIDBytes`` bytes or holds a NUL.
+    public static func validate(containerID id: String) throws(InputError) {
+        if id.utf8.count > maxContainerIDBytes {
+            throw InputError("container id '\(id)' is \(id.utf8.count) bytes long; a slot holds at most \(maxContainerIDBytes)")
+        }
+        if id.utf8.contains(0) {
+            throw InputError("container id contains a NUL byte")
+        }
+    }
+}
