@@ -39,28 +39,59 @@ int sw_join_normalise(char *out, size_t n, const char *path) {
     return (int)n;
 }
 
-/* The absolute path of `dirfd`/`path`; returns its length or -1. */
+/* Map a path inside the spill area back to the name the application knows. */
+static int sw_unspill(char abs[PATH_MAX], size_t n) {
+    size_t sl = sw_cfg.spill_len;
+    if (sl == 0 || n < sl || memcmp(abs, sw_cfg.spill, sl) != 0 || (abs[sl] != '/' && abs[sl] != '\0')) return (int)n;
+    size_t rest = n - sl;
+    if (sw_cfg.root_len + rest >= PATH_MAX) return -1;
+    memmove(abs + sw_cfg.root_len, abs + sl, rest + 1);
+    memcpy(abs, sw_cfg.root, sw_cfg.root_len);
+    n = sw_cfg.root_len + rest;
+    if (n == 0) {
+        abs[0] = '/';
+        abs[1] = '\0';
+        n = 0;
+    }
+    return (int)n;
+}
+
+/* The directory `dirfd` (or the cwd) names, as the application sees it; "" for "/". */
+static int sw_base_dir(int dirfd, char abs[PATH_MAX]) {
+    ssize_t got;
+    if (dirfd == AT_FDCWD) {
+        if (sw_sys_getcwd(abs, PATH_MAX) < 0 || abs[0] != '/') return -1;
+        got = (ssize_t)strlen(abs);
+    } else {
+        char link[32] = "/proc/self/fd/";
+        char digits[16];
+        int d = 0;
+        unsigned v = (unsigned)dirfd;
+        if (dirfd < 0) return -1;
+        do { digits[d++] = (char)('0' + v % 10); v /= 10; } while (v && d < 15);
+        size_t l = strlen(link);
+        while (d > 0) link[l++] = digits[--d];
+        link[l] = '\0';
+        got = sw_sys_readlinkat(AT_FDCWD, link, abs, PATH_MAX - 1);
+        if (got <= 0 || abs[0] != '/') return -1;
+        abs[got] = '\0';
+    }
+    if (got == 1) {
+        abs[0] = '\0';
+        got = 0;
+    }
+    int n = sw_unspill(abs, (size_t)got);
+    if (n == 0) abs[0] = '\0';
+    return n;
+}
+
+/* The absolute, lexically normalised path of `dirfd`/`path`; its length or -1. */
 static int sw_absolute(int dirfd, const char *path, char abs[PATH_MAX]) {
     size_t n = 0;
     if (path[0] != '/') {
-        if (dirfd == AT_FDCWD) {
-            if (sw_sys_getcwd(abs, PATH_MAX) < 0 || abs[0] != '/') return -1;
-        } else {
-            char link[32] = "/proc/self/fd/";
-            char digits[16];
-            int d = 0;
-            unsigned v = (unsigned)dirfd;
-            if (dirfd < 0) return -1;
-            do { digits[d++] = (char)('0' + v % 10); v /= 10; } while (v && d < 15);
-            size_t l = strlen(link);
-            while (d > 0) link[l++] = digits[--d];
-            link[l] = '\0';
-            ssize_t got = sw_sys_readlinkat(AT_FDCWD, link, abs, PATH_MAX - 1);
-            if (got <= 0 || abs[0] != '/') return -1;
-            abs[got] = '\0';
-        }
-        n = strlen(abs);
-        if (n == 1) n = 0; /* "/" */
+        int base = sw_base_dir(dirfd, abs);
+        if (base < 0) return -1;
+        n = (size_t)base;
     }
     return sw_join_normalise(abs, n, path);
 }
@@ -76,97 +107,274 @@ static int sw_exists(const char *path, struct stat *st) {
     return sw_sys_fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-/*
- * Make the directories of spill/rel's parent that the spill area lacks, each
- * with the mode and owner of the same directory on the main disk. Returns 0
- * when the parent exists in the spill area afterwards.
- */
-static int sw_make_spill_parents(const char *main_abs, size_t rel_start, char spill_path[PATH_MAX]) {
-    size_t spill_len = sw_cfg.spill_len;
-    const char *rel = main_abs + rel_start;
-    const char *last = strrchr(rel, '/');
-    if (last == NULL || last == rel) return 0; /* parent is the spill root */
-    char main_dir[PATH_MAX];
-    for (const char *p = rel + 1; p <= last; p++) {
-        if (*p != '/') continue;
-        size_t rel_len = (size_t)(p - rel);
-        spill_path[spill_len + rel_len] = '\0';
-        struct stat st;
-        if (sw_exists(spill_path, &st)) {
-            spill_path[spill_len + rel_len] = '/';
-            if (!S_ISDIR(st.st_mode)) return -1;
-            continue;
-        }
-        memcpy(main_dir, main_abs, rel_start + rel_len);
-        main_dir[rel_start + rel_len] = '\0';
-        if (!sw_exists(main_dir, &st) || !S_ISDIR(st.st_mode)) {
-            spill_path[spill_len + rel_len] = '/';
-            return -1;
-        }
-        if (sw_sys_mkdirat(AT_FDCWD, spill_path, st.st_mode & 07777) == 0) {
-            sw_sys_fchownat(AT_FDCWD, spill_path, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
-            sw_sys_fchmodat(AT_FDCWD, spill_path, st.st_mode & 07777);
-        } else if (errno != EEXIST) {
-            spill_path[spill_len + rel_len] = '/';
-            return -1;
-        }
-        spill_path[spill_len + rel_len] = '/';
-    }
+/* Is abs (length n) a managed path: in the tree, not its root, not in the spill area? */
+static int sw_managed(const char *abs, size_t n) {
+    return sw_within(abs, n, sw_cfg.root, sw_cfg.root_len) && n > sw_cfg.root_len &&
+           !sw_within(abs, n, sw_cfg.spill, sw_cfg.spill_len);
+}
+
+/* Fill loc->spill from loc->main; -1 if too long. */
+static int sw_fill_spill(struct sw_loc *loc, size_t n) {
+    size_t rel_len = n - sw_cfg.root_len;
+    if (sw_cfg.spill_len + rel_len >= PATH_MAX) return -1;
+    memcpy(loc->spill, sw_cfg.spill, sw_cfg.spill_len);
+    memcpy(loc->spill + sw_cfg.spill_len, loc->main + sw_cfg.root_len, rel_len + 1);
+    loc->main_len = n;
     return 0;
 }
 
-/* The parent directory of `abs` (length n), as a path and a stat. */
-static int sw_parent_stat(const char *abs, size_t n, struct stat *st) {
-    char parent[PATH_MAX];
-    size_t cut = n;
-    while (cut > 0 && abs[cut - 1] != '/') cut--;
-    if (cut > 0) cut--;
-    if (cut == 0) {
-        parent[0] = '/';
-        parent[1] = '\0';
-    } else {
-        memcpy(parent, abs, cut);
-        parent[cut] = '\0';
+/* lstat `abs` in the union: the spill area first for managed paths. */
+static int sw_union_lstat(const char *abs, size_t n, struct stat *st, char *which_path, size_t cap) {
+    if (sw_managed(abs, n)) {
+        size_t rel_len = n - sw_cfg.root_len;
+        if (sw_cfg.spill_len + rel_len < cap) {
+            memcpy(which_path, sw_cfg.spill, sw_cfg.spill_len);
+            memcpy(which_path + sw_cfg.spill_len, abs + sw_cfg.root_len, rel_len + 1);
+            if (sw_exists(which_path, st)) return 1;
+        }
     }
-    return sw_exists(parent, st) ? 0 : -1;
+    if (n + 1 > cap) return -1;
+    memcpy(which_path, n ? abs : "/", n ? n + 1 : 2);
+    return sw_exists(which_path, st) ? 0 : -1;
+}
+
+/*
+ * Resolve symbolic links in `path` (absolute, normalised, length n) through
+ * the union, as the kernel would resolve them in the merged tree: every
+ * component but the last, and the last too when `follow_last`. Writes the
+ * result to out. Returns its length, or -1 with errno (ELOOP, ENOENT of a
+ * missing directory component is not an error: the rest is kept lexically).
+ */
+static int sw_union_resolve(const char *path, size_t n, int follow_last, char out[PATH_MAX]) {
+    char rest[PATH_MAX];
+    char where[PATH_MAX];
+    char target[PATH_MAX];
+    size_t out_len = 0;
+    int links = 0;
+    memcpy(rest, path, n + 1);
+    out[0] = '\0';
+    const char *p = rest;
+    for (;;) {
+        while (*p == '/') p++;
+        if (!*p) break;
+        const char *end = p;
+        while (*end && *end != '/') end++;
+        size_t len = (size_t)(end - p);
+        int last = (*end == '\0');
+        while (*end == '/' && end[1] == '\0') end++;
+        if (len == 1 && p[0] == '.') {
+            p = end;
+            continue;
+        }
+        if (len == 2 && p[0] == '.' && p[1] == '.') {
+            while (out_len > 0 && out[out_len - 1] != '/') out_len--;
+            if (out_len > 0) out_len--;
+            out[out_len] = '\0';
+            p = end;
+            continue;
+        }
+        if (out_len + 1 + len >= PATH_MAX) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        out[out_len] = '/';
+        memcpy(out + out_len + 1, p, len);
+        out[out_len + 1 + len] = '\0';
+        size_t cand_len = out_len + 1 + len;
+        p = end;
+        if (last && !follow_last) {
+            out_len = cand_len;
+            break;
+        }
+        struct stat st;
+        int layer = sw_union_lstat(out, cand_len, &st, where, sizeof(where));
+        if (layer < 0 || !S_ISLNK(st.st_mode)) {
+            out_len = cand_len; /* missing or not a link: keep it as named */
+            continue;
+        }
+        if (++links > 40) {
+            errno = ELOOP;
+            return -1;
+        }
+        ssize_t t = sw_sys_readlinkat(AT_FDCWD, where, target, sizeof(target) - 1);
+        if (t <= 0) {
+            out_len = cand_len;
+            continue;
+        }
+        target[t] = '\0';
+        /* New remaining path: target + what was left of rest. */
+        size_t left = strlen(p);
+        if ((size_t)t + 1 + left >= PATH_MAX) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        char joined[PATH_MAX];
+        memcpy(joined, target, (size_t)t);
+        joined[t] = '/';
+        memcpy(joined + t + 1, p, left + 1);
+        memcpy(rest, joined, (size_t)t + left + 2);
+        p = rest;
+        if (target[0] == '/') {
+            out_len = 0; /* absolute link: from the root (the container's "/") */
+        }
+        out[out_len] = '\0';
+    }
+    if (out_len == 0) {
+        out[0] = '/';
+        out[1] = '\0';
+        return 0;
+    }
+    return (int)out_len;
+}
+
+static void sw_settle(struct sw_loc *loc) {
+    if (sw_exists(loc->spill, &loc->st)) {
+        loc->where = SW_IN_SPILL;
+    } else if (sw_exists(loc->main, &loc->st)) {
+        loc->where = SW_IN_MAIN;
+    } else {
+        loc->where = SW_IN_NONE;
+    }
+}
+
+int sw_locate(int dirfd, const char *path, int follow_last, struct sw_loc *loc) {
+    if (path == NULL || path[0] == '\0') return 0;
+    int saved = errno;
+    int managed = 0;
+    int n = sw_absolute(dirfd, path, loc->main);
+    if (n < 0 || !sw_managed(loc->main, (size_t)n) || sw_fill_spill(loc, (size_t)n) != 0) goto done;
+    managed = 1;
+    loc->resolved = 0;
+    /* Fast path: the name as written, in either place. */
+    sw_settle(loc);
+    if (loc->where == SW_IN_SPILL && !(follow_last && S_ISLNK(loc->st.st_mode))) goto done;
+    if (loc->where == SW_IN_MAIN && !S_ISLNK(loc->st.st_mode)) {
+        /* The kernel resolves main-disk links in the parents itself; a plain
+         * main-disk name is where it is. */
+        goto done;
+    }
+    /* Slow path: links in the union (a main-disk link into a spilled
+     * directory, a link that lives in the spill area, a missing name). */
+    char resolved[PATH_MAX];
+    int r = sw_union_resolve(loc->main, (size_t)n, follow_last, resolved);
+    if (r < 0) goto done; /* keep the lexical answer; the real call reports the error */
+    if (!sw_managed(resolved, (size_t)r)) {
+        managed = 0; /* the link leads out of the managed tree: the kernel handles it */
+        goto done;
+    }
+    loc->resolved = strcmp(loc->main, resolved) != 0;
+    memcpy(loc->main, resolved, (size_t)r + 1);
+    if (sw_fill_spill(loc, (size_t)r) != 0) {
+        managed = 0;
+        goto done;
+    }
+    sw_settle(loc);
+done:
+    errno = saved;
+    return managed;
+}
+
+/*
+ * Make the directories of loc->spill's parent that the spill area lacks,
+ * each with the mode and owner of the same directory on the main disk.
+ * Returns 0 when the parent exists in the spill area afterwards.
+ */
+int sw_spill_parents(const struct sw_loc *loc) {
+    int saved = errno;
+    char spill[PATH_MAX];
+    char main_dir[PATH_MAX];
+    size_t root_len = sw_cfg.root_len, spill_len = sw_cfg.spill_len;
+    memcpy(spill, loc->spill, strlen(loc->spill) + 1);
+    const char *rel = loc->main + root_len;
+    const char *last = strrchr(rel, '/');
+    int rc = 0;
+    if (last == NULL || last == rel) goto done; /* parent is the spill root */
+    for (const char *p = rel + 1; p <= last; p++) {
+        if (*p != '/') continue;
+        size_t rel_len = (size_t)(p - rel);
+        spill[spill_len + rel_len] = '\0';
+        struct stat st;
+        if (sw_exists(spill, &st)) {
+            spill[spill_len + rel_len] = '/';
+            if (!S_ISDIR(st.st_mode)) {
+                rc = -1;
+                goto done;
+            }
+            continue;
+        }
+        memcpy(main_dir, loc->main, root_len + rel_len);
+        main_dir[root_len + rel_len] = '\0';
+        if (!sw_exists(main_dir, &st) || !S_ISDIR(st.st_mode)) {
+            rc = -1;
+            goto done;
+        }
+        if (sw_sys_mkdirat(AT_FDCWD, spill, st.st_mode & 07777) == 0) {
+            sw_sys_fchownat(AT_FDCWD, spill, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+            sw_sys_fchmodat(AT_FDCWD, spill, st.st_mode & 07777);
+        } else if (errno != EEXIST) {
+            rc = -1;
+            goto done;
+        }
+        spill[spill_len + rel_len] = '/';
+    }
+done:
+    errno = saved;
+    return rc;
+}
+
+/* Where loc's parent directory is: SW_IN_SPILL, SW_IN_MAIN (possibly both), or SW_IN_NONE. */
+static int sw_parent_place(const struct sw_loc *loc, int *main_dev_ok) {
+    char parent[PATH_MAX];
+    struct stat st;
+    size_t cut = loc->main_len;
+    while (cut > 0 && loc->main[cut - 1] != '/') cut--;
+    if (cut > 0) cut--;
+    *main_dev_ok = 1;
+    memcpy(parent, loc->main, cut);
+    parent[cut] = '\0';
+    if (sw_exists(cut ? parent : "/", &st) && S_ISDIR(st.st_mode)) {
+        *main_dev_ok = st.st_dev == sw_cfg.root_dev;
+        return SW_IN_MAIN;
+    }
+    size_t scut = strlen(loc->spill) - (loc->main_len - cut);
+    memcpy(parent, loc->spill, scut);
+    parent[scut] = '\0';
+    if (sw_exists(parent, &st) && S_ISDIR(st.st_mode)) return SW_IN_SPILL;
+    return SW_IN_NONE;
+}
+
+const char *sw_create_target(const struct sw_loc *loc, unsigned state) {
+    if (loc->where == SW_IN_SPILL) return loc->spill; /* exists there: the call reports EEXIST or opens it */
+    if (loc->where == SW_IN_MAIN) return NULL;
+    int dev_ok;
+    int parent = sw_parent_place(loc, &dev_ok);
+    if (parent == SW_IN_SPILL) return loc->spill; /* a directory that lives only in the spill area */
+    if (parent == SW_IN_NONE) return NULL;       /* ENOENT, as the real call will say */
+    if (!dev_ok || state != SPILLWAY_STATE_SPILLING) return NULL;
+    if (sw_spill_parents(loc) != 0) return NULL;
+    return loc->spill;
 }
 
 int sw_route(int dirfd, const char *path, enum sw_intent intent, int oflags, char out[PATH_MAX]) {
-    if (path == NULL || path[0] == '\0') return 0;
     unsigned state = sw_state();
     if (state == SPILLWAY_STATE_NORMAL) return 0;
-    int saved = errno;
-    int routed = 0;
-    char abs[PATH_MAX];
-    int n = sw_absolute(dirfd, path, abs);
-    if (n < 0) goto done;
-    size_t len = (size_t)n;
-    if (!sw_within(abs, len, sw_cfg.root, sw_cfg.root_len)) goto done;
-    if (sw_within(abs, len, sw_cfg.spill, sw_cfg.spill_len)) goto done;
-    size_t rel_start = sw_cfg.root_len;
-    size_t rel_len = len - rel_start;
-    if (rel_len == 0) goto done; /* the managed root itself */
-    if (sw_cfg.spill_len + rel_len >= PATH_MAX) goto done;
-    memcpy(out, sw_cfg.spill, sw_cfg.spill_len);
-    memcpy(out + sw_cfg.spill_len, abs + rel_start, rel_len + 1);
-
-    struct stat st;
-    if (sw_exists(out, &st)) {
-        routed = 1; /* the spill area holds it: lookups and opens go there */
-        goto done;
+    struct sw_loc loc;
+    int follow = !(intent == SW_OPEN && (oflags & O_NOFOLLOW));
+    if (intent == SW_LOOKUP_NOFOLLOW) follow = 0;
+    if (!sw_locate(dirfd, path, follow, &loc)) return 0;
+    const char *use = NULL;
+    if (intent == SW_OPEN && (oflags & O_CREAT)) {
+        int saved = errno;
+        use = sw_create_target(&loc, state);
+        errno = saved;
+    } else if (loc.where == SW_IN_SPILL) {
+        use = loc.spill;
+    } else if (loc.where == SW_IN_MAIN && loc.resolved) {
+        use = loc.main; /* found through a link the kernel cannot follow on the main disk alone */
     }
-    if (intent != SW_OPEN || !(oflags & O_CREAT)) goto done;
-    if (sw_exists(abs, &st) || errno != ENOENT) goto done; /* exists on the main disk, or an error to report as is */
-
-    struct stat parent;
-    int main_parent = sw_parent_stat(abs, len, &parent) == 0;
-    if (main_parent && (!S_ISDIR(parent.st_mode) || parent.st_dev != sw_cfg.root_dev)) goto done;
-    if (state == SPILLWAY_STATE_DRAINING && main_parent) goto done; /* new files go to the main disk again */
-    if (sw_make_spill_parents(abs, rel_start, out) != 0) goto done;
-    routed = 1;
-done:
-    errno = saved;
-    return routed;
+    if (use == NULL) return 0;
+    memcpy(out, use, strlen(use) + 1);
+    return 1;
 }
 
 int sw_fopen_flags(const char *mode) {

@@ -53,17 +53,52 @@ static inline unsigned sw_state(void) {
 
 /* What a hook intends to do with a path. */
 enum sw_intent {
-    SW_LOOKUP,      /* read or inspect an existing name */
-    SW_OPEN,        /* open(2) with these flags: may create */
+    SW_LOOKUP,          /* read or inspect an existing name, following a final symlink */
+    SW_LOOKUP_NOFOLLOW, /* the same, not following a final symlink (lstat, readlink) */
+    SW_OPEN,            /* open(2) with these flags: may create */
 };
 
 /*
  * Decide where `dirfd`/`path` lives for `intent` (open flags in `oflags`).
  * Returns 1 and writes the absolute path to use into `out` when the call must
- * go to the spill area; returns 0 when the original arguments are to be used
- * unchanged. Never changes errno.
+ * go somewhere other than its original arguments (the spill area, or the
+ * main-disk name that union symlink resolution found); returns 0 when the
+ * original arguments are to be used unchanged. Never changes errno.
  */
 int sw_route(int dirfd, const char *path, enum sw_intent intent, int oflags, char out[PATH_MAX]);
+
+/* Where a name is. */
+enum sw_place { SW_IN_NONE = 0, SW_IN_MAIN = 1, SW_IN_SPILL = 2 };
+
+/* One managed name, in both places. */
+struct sw_loc {
+    char main[PATH_MAX];  /* absolute name on the main disk, as the application sees it */
+    char spill[PATH_MAX]; /* the same name in the spill area */
+    size_t main_len;
+    int where;            /* enum sw_place: where it exists now (spill area first) */
+    int resolved;         /* links were resolved through the union: main differs from the name given */
+    struct stat st;       /* lstat of the name where it exists */
+};
+
+/*
+ * Locate `dirfd`/`path`. Returns 0 when it is not managed (outside the tree,
+ * the tree's root, inside the spill area, or unresolvable): the caller uses
+ * its original arguments. Returns 1 with `loc` filled otherwise. Symlinks are
+ * resolved through the union (spill area first) as the kernel would in the
+ * merged tree; the last component only when `follow_last`. Never changes errno.
+ */
+int sw_locate(int dirfd, const char *path, int follow_last, struct sw_loc *loc);
+
+/* Make the spill area's missing parents of `loc`, mirroring the main disk's
+ * modes and owners. 0 when the parent exists in the spill area afterwards. */
+int sw_spill_parents(const struct sw_loc *loc);
+
+/*
+ * Where to create `loc` in `state`: loc->spill (parents made), or NULL for the
+ * original arguments (it exists on the main disk, its parent is missing, or
+ * new files go to the main disk in this state).
+ */
+const char *sw_create_target(const struct sw_loc *loc, unsigned state);
 
 /*
  * Append `path`'s components to the absolute prefix out[0..n), resolving "."

@@ -13,8 +13,12 @@
 
 #include "real.h"
 
-#define SW_LOOKUP_PATH(dirfd, path, alt) \
-    ((!SW_IDLE() && sw_route((dirfd), (path), SW_LOOKUP, 0, (alt))) ? (alt) : (path))
+#define SW_LOOKUP_PATH_AS(dirfd, path, alt, intent) \
+    ((!SW_IDLE() && sw_route((dirfd), (path), (intent), 0, (alt))) ? (alt) : (path))
+#define SW_LOOKUP_PATH(dirfd, path, alt) SW_LOOKUP_PATH_AS(dirfd, path, alt, SW_LOOKUP)
+#define SW_LSTAT_PATH(dirfd, path, alt) SW_LOOKUP_PATH_AS(dirfd, path, alt, SW_LOOKUP_NOFOLLOW)
+/* The intent for an *at call's flags. */
+#define SW_AT_INTENT(flags) (((flags) & AT_SYMLINK_NOFOLLOW) ? SW_LOOKUP_NOFOLLOW : SW_LOOKUP)
 #define SW_LOOKUP_DIRFD(dirfd, path, alt) ((path) == (alt) ? AT_FDCWD : (dirfd))
 
 SW_REAL_DECL(int, stat, (const char *, struct stat *));
@@ -33,7 +37,7 @@ SW_EXPORT int stat(const char *path, struct stat *st) {
 
 SW_EXPORT int lstat(const char *path, struct stat *st) {
     char alt[PATH_MAX];
-    const char *use = SW_LOOKUP_PATH(AT_FDCWD, path, alt);
+    const char *use = SW_LSTAT_PATH(AT_FDCWD, path, alt);
     __typeof__(sw_real_lstat) fn = SW_REAL(lstat);
     if (SW_UNLIKELY(fn == NULL)) return sw_sys_fstatat(AT_FDCWD, use, st, AT_SYMLINK_NOFOLLOW);
     return fn(use, st);
@@ -41,7 +45,7 @@ SW_EXPORT int lstat(const char *path, struct stat *st) {
 
 SW_EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags) {
     char alt[PATH_MAX];
-    const char *use = SW_LOOKUP_PATH(dirfd, path, alt);
+    const char *use = SW_LOOKUP_PATH_AS(dirfd, path, alt, SW_AT_INTENT(flags));
     __typeof__(sw_real_fstatat) fn = SW_REAL(fstatat);
     if (SW_UNLIKELY(fn == NULL)) return sw_sys_fstatat(SW_LOOKUP_DIRFD(dirfd, use, alt), use, st, flags);
     return fn(SW_LOOKUP_DIRFD(dirfd, use, alt), use, st, flags);
@@ -57,7 +61,7 @@ SW_EXPORT int access(const char *path, int amode) {
 
 SW_EXPORT int faccessat(int dirfd, const char *path, int amode, int flags) {
     char alt[PATH_MAX];
-    const char *use = SW_LOOKUP_PATH(dirfd, path, alt);
+    const char *use = SW_LOOKUP_PATH_AS(dirfd, path, alt, SW_AT_INTENT(flags));
     __typeof__(sw_real_faccessat) fn = SW_REAL(faccessat);
     if (SW_UNLIKELY(fn == NULL)) return (int)syscall(SYS_faccessat2, SW_LOOKUP_DIRFD(dirfd, use, alt), use, amode, flags);
     return fn(SW_LOOKUP_DIRFD(dirfd, use, alt), use, amode, flags);
@@ -82,7 +86,7 @@ int __fxstatat64(int, int, const char *, struct stat64 *, int);
 
 static int sw_stat_at(int dirfd, const char *path, void *st, int flags) {
     char alt[PATH_MAX];
-    const char *use = SW_LOOKUP_PATH(dirfd, path, alt);
+    const char *use = SW_LOOKUP_PATH_AS(dirfd, path, alt, SW_AT_INTENT(flags));
     return (int)syscall(SYS_newfstatat, SW_LOOKUP_DIRFD(dirfd, use, alt), use, st, flags);
 }
 
@@ -130,7 +134,7 @@ SW_EXPORT int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *
 
 SW_EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf) {
     char alt[PATH_MAX];
-    const char *use = SW_LOOKUP_PATH(dirfd, path, alt);
+    const char *use = SW_LOOKUP_PATH_AS(dirfd, path, alt, SW_AT_INTENT(flags));
     __typeof__(sw_real_statx) fn = SW_REAL(statx);
     if (SW_UNLIKELY(fn == NULL))
         return (int)syscall(SYS_statx, SW_LOOKUP_DIRFD(dirfd, use, alt), use, flags, mask, buf);
