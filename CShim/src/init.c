@@ -123,6 +123,21 @@ void sw_init_slow(void) {
     while (__atomic_load_n(&sw_init_state, __ATOMIC_ACQUIRE) != 2) syscall(SYS_sched_yield);
 }
 
+void sw_note_rescue(void) {
+    if (sw_cfg.slot == NULL) return;
+    sw_cfg.rescued_generation = __atomic_load_n(&sw_cfg.slot->generation, __ATOMIC_ACQUIRE);
+    __atomic_store_n(&sw_cfg.rescued, 1, __ATOMIC_RELEASE);
+}
+
+unsigned sw_rescued_state(void) {
+    uint64_t now = __atomic_load_n(&sw_cfg.slot->generation, __ATOMIC_ACQUIRE);
+    if (now != sw_cfg.rescued_generation) {
+        __atomic_store_n(&sw_cfg.rescued, 0, __ATOMIC_RELEASE); /* the supervisor has spoken since */
+        return spillway_slot_state(sw_cfg.slot);
+    }
+    return SPILLWAY_STATE_SPILLING;
+}
+
 __attribute__((constructor)) static void sw_constructor(void) {
     sw_ensure_init();
 }

@@ -7,6 +7,7 @@
  * and a new name created while `spilling` is created there.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 
@@ -35,6 +36,24 @@ static int sw_open_routed(const char *path, int flags, mode_t mode) {
     return fn(AT_FDCWD, path, flags, mode);
 }
 
+/* A create that failed for want of quota on the main disk is made in the spill area. */
+static int sw_open_rescue(int fd, int dirfd, const char *path, int flags, mode_t mode) {
+    if (SW_UNLIKELY(fd < 0) && (flags & O_CREAT) && (errno == EDQUOT || errno == ENOSPC)) {
+        sw_ensure_init();
+        char alt[PATH_MAX];
+        if (sw_cfg.slot != NULL && sw_create_rescue_path(dirfd, path, alt)) {
+            int saved = errno;
+            int again = sw_open_routed(alt, flags, mode);
+            if (again >= 0) {
+                sw_note_rescue();
+                return again;
+            }
+            errno = saved;
+        }
+    }
+    return fd;
+}
+
 SW_EXPORT int open(const char *path, int flags, ...) {
     mode_t mode = 0;
     SW_MODE_ARG(flags, flags, mode);
@@ -42,7 +61,7 @@ SW_EXPORT int open(const char *path, int flags, ...) {
     if (!SW_IDLE() && sw_route(AT_FDCWD, path, SW_OPEN, flags, alt)) return sw_open_routed(alt, flags, mode);
     int (*fn)(const char *, int, ...) = SW_REAL(open);
     if (SW_UNLIKELY(fn == NULL)) return sw_sys_openat(AT_FDCWD, path, flags, mode);
-    return fn(path, flags, mode);
+    return sw_open_rescue(fn(path, flags, mode), AT_FDCWD, path, flags, mode);
 }
 
 SW_EXPORT int openat(int dirfd, const char *path, int flags, ...) {
@@ -52,7 +71,7 @@ SW_EXPORT int openat(int dirfd, const char *path, int flags, ...) {
     if (!SW_IDLE() && sw_route(dirfd, path, SW_OPEN, flags, alt)) return sw_open_routed(alt, flags, mode);
     int (*fn)(int, const char *, int, ...) = SW_REAL(openat);
     if (SW_UNLIKELY(fn == NULL)) return sw_sys_openat(dirfd, path, flags, mode);
-    return fn(dirfd, path, flags, mode);
+    return sw_open_rescue(fn(dirfd, path, flags, mode), dirfd, path, flags, mode);
 }
 
 SW_EXPORT int creat(const char *path, mode_t mode) {
@@ -61,7 +80,7 @@ SW_EXPORT int creat(const char *path, mode_t mode) {
     if (!SW_IDLE() && sw_route(AT_FDCWD, path, SW_OPEN, flags, alt)) return sw_open_routed(alt, flags, mode);
     int (*fn)(const char *, mode_t) = SW_REAL(creat);
     if (SW_UNLIKELY(fn == NULL)) return sw_sys_openat(AT_FDCWD, path, flags, mode);
-    return fn(path, mode);
+    return sw_open_rescue(fn(path, mode), AT_FDCWD, path, flags, mode);
 }
 
 #ifdef __GLIBC__

@@ -363,18 +363,29 @@ int sw_route(int dirfd, const char *path, enum sw_intent intent, int oflags, cha
     if (intent == SW_LOOKUP_NOFOLLOW) follow = 0;
     if (!sw_locate(dirfd, path, follow, &loc)) return 0;
     const char *use = NULL;
-    if (intent == SW_OPEN && (oflags & O_CREAT)) {
-        int saved = errno;
-        use = sw_create_target(&loc, state);
-        errno = saved;
-    } else if (loc.where == SW_IN_SPILL) {
-        use = loc.spill;
-    } else if (loc.where == SW_IN_MAIN && loc.resolved) {
-        use = loc.main; /* found through a link the kernel cannot follow on the main disk alone */
+    int saved = errno;
+    if (intent == SW_OPEN && (oflags & O_CREAT)) use = sw_create_target(&loc, state);
+    if (use == NULL && loc.where == SW_IN_SPILL) use = loc.spill;
+    if (use == NULL && intent == SW_OPEN && loc.where == SW_IN_MAIN && state == SPILLWAY_STATE_SPILLING &&
+        (oflags & O_ACCMODE) != O_RDONLY && S_ISREG(loc.st.st_mode) && loc.st.st_dev == sw_cfg.root_dev) {
+        /* Opening a main-disk file for writing while spilling: move it first
+         * (only its metadata when O_TRUNC empties it anyway). */
+        if (sw_move_to_spill(&loc, !(oflags & O_TRUNC)) == 0) use = loc.spill;
     }
+    if (use == NULL && loc.where == SW_IN_MAIN && loc.resolved) use = loc.main;
+    errno = saved;
     if (use == NULL) return 0;
     memcpy(out, use, strlen(use) + 1);
     return 1;
+}
+
+int sw_create_rescue_path(int dirfd, const char *path, char out[PATH_MAX]) {
+    int saved = errno;
+    struct sw_loc loc;
+    int ok = sw_locate(dirfd, path, 1, &loc) && loc.where == SW_IN_NONE && sw_spill_parents(&loc) == 0;
+    if (ok) memcpy(out, loc.spill, strlen(loc.spill) + 1);
+    errno = saved;
+    return ok;
 }
 
 int sw_fopen_flags(const char *mode) {

@@ -28,6 +28,12 @@ struct sw_config {
     char spill[PATH_MAX];             /* spill area, normalised */
     size_t spill_len;
     dev_t root_dev;                   /* device carrying the quota */
+    /* Set when this process rescued a write into the spill area while the slot
+     * still said `normal`: until the supervisor next changes the slot (its
+     * generation), this process behaves as `spilling`, so it finds what it
+     * spilled and puts new files beside it. */
+    int rescued;
+    uint64_t rescued_generation;
 };
 
 extern struct sw_config sw_cfg;
@@ -43,12 +49,19 @@ static inline void sw_ensure_init(void) {
     if (SW_UNLIKELY(!__atomic_load_n(&sw_ready, __ATOMIC_ACQUIRE))) sw_init_slow();
 }
 
+unsigned sw_rescued_state(void);
+
+/* Note that this process spilled a file while the slot said `normal`. */
+void sw_note_rescue(void);
+
 /* The container's state, or NORMAL when the library is not configured. */
 static inline unsigned sw_state(void) {
     sw_ensure_init();
     const struct spillway_slot *slot = sw_cfg.slot;
     if (slot == NULL) return SPILLWAY_STATE_NORMAL;
-    return spillway_slot_state(slot);
+    unsigned state = spillway_slot_state(slot);
+    if (SW_UNLIKELY(state == SPILLWAY_STATE_NORMAL && sw_cfg.rescued)) return sw_rescued_state();
+    return state;
 }
 
 /* What a hook intends to do with a path. */
@@ -115,6 +128,34 @@ int sw_sys_openat(int dirfd, const char *path, int flags, mode_t mode);
 int sw_sys_close(int fd);
 long sw_sys_getcwd(char *buf, size_t size);
 ssize_t sw_sys_readlinkat(int dirfd, const char *path, char *buf, size_t size);
+
+/* --- Moves (move.c) --- */
+
+/* The xattr a moved file carries: "<dev>:<ino>" of its main-disk original. */
+#define SW_ORIGIN_XATTR "user.spillway.origin"
+
+/*
+ * Move loc's main-disk file (regular) into the spill area at loc->spill,
+ * whole and crash-safely (keep_data 0: only metadata, for O_TRUNC). Returns 0
+ * when it is in the spill area afterwards (moved by us or, meanwhile, by
+ * another process), -1 with errno otherwise (the main copy is untouched).
+ */
+int sw_move_to_spill(const struct sw_loc *loc, int keep_data);
+
+/* Does the spilled file open as fd carry the origin mark of main_st? */
+int sw_origin_matches(int fd, const struct stat *main_st);
+
+/* Make fd and every duplicate of its description in this process refer to
+ * nfd's file (same flags and offset already set on nfd); closes nfd. */
+int sw_repoint_fd(int fd, int nfd);
+
+/* fd refers to main-disk file `st`: move it to the spill area (or find it
+ * moved) and re-point fd. 0 when fd now refers to the spill area. */
+int sw_take_over(int fd, const struct stat *st, int anonymous_ok);
+
+/* After a create failed with EDQUOT/ENOSPC on the main disk: the spill-area
+ * path to create it at instead (parents made). 1 when there is one. */
+int sw_create_rescue_path(int dirfd, const char *path, char out[PATH_MAX]);
 
 /* Access modes a fopen() mode string implies, as open(2) flags. */
 int sw_fopen_flags(const char *mode);
