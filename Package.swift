@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // The one slot layout, shared with the C preload library.
@@ -42,7 +43,10 @@ let package = Package(
             providers: [.apt(["libelf-dev"])]
         ),
         // Pure decisions: states, sizes, policy, planning. No I/O.
-        .target(name: "SpillwayCore"),
+        .target(
+            name: "SpillwayCore",
+            dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]
+        ),
         // Syscall wrappers and the code that touches files, mappings and ELF.
         .target(
             name: "SpillwaySystem",
