@@ -6,6 +6,12 @@ public struct CommandResult: Sendable, CustomStringConvertible {
     public let stdout: String
     public let stderr: String
 
+    public init(status: Int32, stdout: String, stderr: String) {
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+
     public var description: String {
         "exit \(status)\n--- stdout\n\(stdout)--- stderr\n\(stderr)"
     }
@@ -83,6 +89,11 @@ public enum Command {
 public struct CommandFailure: Error, CustomStringConvertible {
     public let argv: [String]
     public let result: CommandResult
+
+    public init(argv: [String], result: CommandResult) {
+        self.argv = argv
+        self.result = result
+    }
 
     public var description: String { "\(argv.joined(separator: " ")) failed: \(result)" }
 }
