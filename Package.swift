@@ -19,6 +19,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         // The one slot layout, shared with the C preload library.
@@ -61,11 +65,34 @@ let package = Package(
         ),
         // The FUSE union (static binaries); libfuse3 through C interop.
         .target(name: "SpillwayFuse", dependencies: ["CFuse3", "SpillwayCore"]),
+        // The supervisor: monitoring, slots, partitions, state, control API, notifications.
+        .target(
+            name: "SpillwayDaemon",
+            dependencies: [
+                "SpillwayCore",
+                "SpillwaySystem",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The operator's side of the control API (a unix socket, HTTP and JSON).
+        .target(
+            name: "SpillwayClient",
+            dependencies: [
+                "SpillwayCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         .executableTarget(
             name: "spillway",
             dependencies: [
                 "SpillwayCore",
                 "SpillwaySystem",
+                "SpillwayDaemon",
+                "SpillwayClient",
                 "SpillwayFuse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

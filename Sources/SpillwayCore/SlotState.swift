@@ -18,6 +18,21 @@ public enum SlotState: UInt32, CaseIterable, Sendable, Codable, CustomStringConv
         }
     }
 
+    /// Encoded by name (`"spilling"`), as JSON readers expect.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let name = try container.decode(String.self)
+        guard let state = Self.allCases.first(where: { $0.description == name }) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(name)' is not a state")
+        }
+        self = state
+    }
+
     /// Parses a state name as an operator types it (`normal`, `spilling`, `draining`).
     ///
     /// - Throws: ``InputError`` naming the input and the allowed names.

@@ -4,7 +4,7 @@ import SpillwayFuse
 /// `spillway`: the supervisor's command line. Each subcommand lives in its own file and only
 /// parses and prints; the work is done by the Spillway libraries.
 @main
-struct Spillway: ParsableCommand {
+struct Spillway: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spillway",
         abstract: "Keep containers writing when their disk quota runs out.",
@@ -14,7 +14,10 @@ struct Spillway: ParsableCommand {
             disk, while the application keeps seeing one tree.
             """,
         version: "spillway \(SpillwayVersion.current) (libfuse \(FuseLibrary.version))",
-        subcommands: [SlotCommand.self, InspectCommand.self]
+        subcommands: [
+            DaemonCommand.self, StatusCommand.self, PlanCommand.self, EventsCommand.self,
+            RegisterCommand.self, UnregisterCommand.self, SlotCommand.self, InspectCommand.self,
+        ]
     )
 }
 
