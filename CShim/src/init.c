@@ -107,6 +107,7 @@ static void sw_configure(void) {
     }
     sw_cfg.root_dev = st.st_dev;
     sw_cfg.slot = sw_map_slot(slot_path);
+    if (sw_cfg.slot != NULL) sw_install_bus_guard();
 }
 
 void sw_init_slow(void) {

@@ -238,6 +238,88 @@ static int sw_write_intent(const char *intent, const struct sw_loc *loc, const s
     return 0;
 }
 
+/* Parse an unsigned number in `base` from *p, advancing it. */
+static unsigned long long sw_parse_num(const char **p, const char *end, int base) {
+    unsigned long long v = 0;
+    while (*p < end) {
+        char c = **p;
+        int d;
+        if (c >= '0' && c <= '9') d = c - '0';
+        else if (base == 16 && c >= 'a' && c <= 'f') d = c - 'a' + 10;
+        else break;
+        v = v * (unsigned)base + (unsigned)d;
+        (*p)++;
+    }
+    return v;
+}
+
+/* Does one /proc/PID/maps line map (major:minor, ino) shared and writable? */
+static int sw_maps_line_matches(const char *line, const char *end, unsigned long maj, unsigned long min, unsigned long long ino) {
+    const char *p = line;
+    while (p < end && *p != ' ') p++; /* address range */
+    if (end - p < 6) return 0;
+    p++;
+    if (p[1] != 'w' || p[3] != 's') return 0; /* perms: rw?s */
+    p += 5;
+    while (p < end && *p != ' ') p++; /* offset */
+    p++;
+    if (sw_parse_num(&p, end, 16) != maj || p >= end || *p != ':') return 0;
+    p++;
+    if (sw_parse_num(&p, end, 16) != min) return 0;
+    while (p < end && *p == ' ') p++;
+    return sw_parse_num(&p, end, 10) == ino;
+}
+
+/*
+ * Is the file `st` mapped shared and writable by any process we can see?
+ * Such a file is not moved: stores through the mapping would go on landing
+ * in the main-disk copy. Checked by the mover from /proc, so no hook pays for it.
+ */
+static int sw_mapped_shared_writable(const struct stat *st) {
+    unsigned long maj = (unsigned long)((st->st_dev >> 8) & 0xfff) | (unsigned long)((st->st_dev >> 32) & ~0xfffUL);
+    unsigned long min = (unsigned long)(st->st_dev & 0xff) | (unsigned long)((st->st_dev >> 12) & ~0xffUL);
+    int proc = sw_sys_openat(AT_FDCWD, "/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (proc < 0) return 0;
+    int found = 0;
+    char dents[4096];
+    long n;
+    while (!found && (n = SYS3(SYS_getdents64, proc, dents, sizeof(dents))) > 0) {
+        for (long pos = 0; pos < n && !found;) {
+            struct dirent64 *d = (struct dirent64 *)(dents + pos);
+            pos += d->d_reclen;
+            if (d->d_name[0] < '1' || d->d_name[0] > '9') continue;
+            char path[64];
+            size_t len = strlen(d->d_name);
+            if (len > 40) continue;
+            memcpy(path, d->d_name, len);
+            memcpy(path + len, "/maps", 6);
+            int maps = sw_sys_openat(proc, path, O_RDONLY | O_CLOEXEC, 0);
+            if (maps < 0) continue;
+            char buf[8192];
+            size_t have = 0;
+            long got;
+            while (!found && (got = SYS3(SYS_read, maps, buf + have, sizeof(buf) - have)) > 0) {
+                have += (size_t)got;
+                char *line = buf;
+                char *nl;
+                while ((nl = memchr(line, '\n', (size_t)(buf + have - line))) != NULL) {
+                    if (sw_maps_line_matches(line, nl, maj, min, (unsigned long long)st->st_ino)) {
+                        found = 1;
+                        break;
+                    }
+                    line = nl + 1;
+                }
+                have = (size_t)(buf + have - line);
+                if (have == sizeof(buf)) have = 0; /* an absurdly long line: skip it */
+                memmove(buf, line, have);
+            }
+            sw_sys_close(maps);
+        }
+    }
+    sw_sys_close(proc);
+    return found;
+}
+
 /*
  * The move itself; the caller holds the exclusive flock on `src`, a
  * read-only description of loc's main-disk file.
@@ -253,6 +335,10 @@ static int sw_move_locked(const struct sw_loc *loc, int src, int keep_data) {
     if (sw_fstat(src, &before) != 0 || !S_ISREG(before.st_mode)) goto out;
     if (before.st_nlink == 0) {
         rc = 1; /* another process moved it while we waited */
+        goto out;
+    }
+    if (sw_mapped_shared_writable(&before)) {
+        errno = EBUSY;
         goto out;
     }
     if (sw_sibling(loc->spill, "move", temp) != 0 || sw_sibling(loc->spill, "intent", intent) != 0) goto out;

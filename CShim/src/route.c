@@ -56,8 +56,9 @@ static int sw_unspill(char abs[PATH_MAX], size_t n) {
     return (int)n;
 }
 
-/* The directory `dirfd` (or the cwd) names, as the application sees it; "" for "/". */
-static int sw_base_dir(int dirfd, char abs[PATH_MAX]) {
+/* The directory `dirfd` (or the cwd) names, as the application sees it; "" for "/".
+ * *in_spill says whether it is a directory inside the spill area. */
+static int sw_base_dir(int dirfd, char abs[PATH_MAX], int *in_spill) {
     ssize_t got;
     if (dirfd == AT_FDCWD) {
         if (sw_sys_getcwd(abs, PATH_MAX) < 0 || abs[0] != '/') return -1;
@@ -80,16 +81,20 @@ static int sw_base_dir(int dirfd, char abs[PATH_MAX]) {
         abs[0] = '\0';
         got = 0;
     }
+    size_t sl = sw_cfg.spill_len;
+    *in_spill = sl != 0 && (size_t)got >= sl && memcmp(abs, sw_cfg.spill, sl) == 0 && (abs[sl] == '/' || abs[sl] == '\0');
     int n = sw_unspill(abs, (size_t)got);
     if (n == 0) abs[0] = '\0';
     return n;
 }
 
-/* The absolute, lexically normalised path of `dirfd`/`path`; its length or -1. */
-static int sw_absolute(int dirfd, const char *path, char abs[PATH_MAX]) {
+/* The absolute, lexically normalised path of `dirfd`/`path`; its length or -1.
+ * *in_spill: a relative path whose base directory is inside the spill area. */
+static int sw_absolute(int dirfd, const char *path, char abs[PATH_MAX], int *in_spill) {
     size_t n = 0;
+    *in_spill = 0;
     if (path[0] != '/') {
-        int base = sw_base_dir(dirfd, abs);
+        int base = sw_base_dir(dirfd, abs, in_spill);
         if (base < 0) return -1;
         n = (size_t)base;
     }
@@ -241,10 +246,26 @@ int sw_locate(int dirfd, const char *path, int follow_last, struct sw_loc *loc) 
     if (path == NULL || path[0] == '\0') return 0;
     int saved = errno;
     int managed = 0;
-    int n = sw_absolute(dirfd, path, loc->main);
+    int in_spill;
+    int n = sw_absolute(dirfd, path, loc->main, &in_spill);
+    if (n >= 0 && in_spill && (size_t)n == sw_cfg.root_len && memcmp(loc->main, sw_cfg.root, (size_t)n) == 0) {
+        /* ".." from the top of the spill area names the managed tree's root,
+         * which is the main disk's (as stat of the root says): keep the two
+         * consistent for programs that compare them (fts). */
+        memcpy(loc->main, n ? sw_cfg.root : "/", n ? (size_t)n + 1 : 2);
+        loc->main_len = n ? (size_t)n : 1;
+        memcpy(loc->spill, sw_cfg.spill, sw_cfg.spill_len + 1);
+        loc->resolved = 1;
+        loc->where = sw_exists(loc->main, &loc->st) ? SW_IN_MAIN : SW_IN_NONE;
+        managed = 1;
+        goto done;
+    }
     if (n < 0 || !sw_managed(loc->main, (size_t)n) || sw_fill_spill(loc, (size_t)n) != 0) goto done;
     managed = 1;
-    loc->resolved = 0;
+    /* Relative to a directory in the spill area (a descriptor or cwd that
+     * open/chdir routed there), the original arguments do not reach the main
+     * disk: callers must use loc->main then, as for a name resolved here. */
+    loc->resolved = in_spill;
     /* Fast path: the name as written, in either place. */
     sw_settle(loc);
     if (loc->where == SW_IN_SPILL && !(follow_last && S_ISLNK(loc->st.st_mode))) goto done;
@@ -262,7 +283,7 @@ int sw_locate(int dirfd, const char *path, int follow_last, struct sw_loc *loc) 
         managed = 0; /* the link leads out of the managed tree: the kernel handles it */
         goto done;
     }
-    loc->resolved = strcmp(loc->main, resolved) != 0;
+    loc->resolved = in_spill || strcmp(loc->main, resolved) != 0;
     memcpy(loc->main, resolved, (size_t)r + 1);
     if (sw_fill_spill(loc, (size_t)r) != 0) {
         managed = 0;
@@ -339,7 +360,8 @@ static int sw_parent_place(const struct sw_loc *loc, int *main_dev_ok) {
     size_t scut = strlen(loc->spill) - (loc->main_len - cut);
     memcpy(parent, loc->spill, scut);
     parent[scut] = '\0';
-    if (sw_exists(parent, &st) && S_ISDIR(st.st_mode)) return SW_IN_SPILL;
+    /* Not only a directory: a spilled file as parent makes the kernel say ENOTDIR. */
+    if (sw_exists(parent, &st)) return SW_IN_SPILL;
     return SW_IN_NONE;
 }
 
@@ -359,7 +381,8 @@ int sw_route(int dirfd, const char *path, enum sw_intent intent, int oflags, cha
     unsigned state = sw_state();
     if (state == SPILLWAY_STATE_NORMAL) return 0;
     struct sw_loc loc;
-    int follow = !(intent == SW_OPEN && (oflags & O_NOFOLLOW));
+    /* O_CREAT|O_EXCL does not follow a final link either (EEXIST on a dangling one). */
+    int follow = !(intent == SW_OPEN && ((oflags & O_NOFOLLOW) || (oflags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)));
     if (intent == SW_LOOKUP_NOFOLLOW) follow = 0;
     if (!sw_locate(dirfd, path, follow, &loc)) return 0;
     const char *use = NULL;
@@ -372,10 +395,22 @@ int sw_route(int dirfd, const char *path, enum sw_intent intent, int oflags, cha
          * (only its metadata when O_TRUNC empties it anyway). */
         if (sw_move_to_spill(&loc, !(oflags & O_TRUNC)) == 0) use = loc.spill;
     }
-    if (use == NULL && loc.where == SW_IN_MAIN && loc.resolved) use = loc.main;
+    /* A main-disk name (or a new one, for the main disk) that the original
+     * arguments do not reach: a union link, or a directory descriptor or
+     * cwd in the spill area. */
+    if (use == NULL && loc.where != SW_IN_SPILL && loc.resolved) use = loc.main;
     errno = saved;
     if (use == NULL) return 0;
-    memcpy(out, use, strlen(use) + 1);
+    /* The normalised name lost a trailing "/" or "/.": keep it, so that the
+     * kernel still refuses a non-directory (ENOTDIR) as it would. */
+    size_t n = strlen(use), pl = strlen(path);
+    const char *tail = (pl >= 2 && path[pl - 1] == '.' && path[pl - 2] == '/') ? "/."
+                       : (pl >= 2 && path[pl - 1] == '/')                        ? "/"
+                                                                                 : "";
+    size_t tl = strlen(tail);
+    if (n + tl >= PATH_MAX) tl = 0;
+    memcpy(out, use, n);
+    memcpy(out + n, tail, tl + 1);
     return 1;
 }
 

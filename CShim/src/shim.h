@@ -41,6 +41,9 @@ extern int sw_ready;
 
 void sw_init_slow(void);
 
+/* Keep a SIGBUS from a truncated slot away from the program (signal.c). */
+void sw_install_bus_guard(void);
+
 /* Resolve libc's definition of `name` (RTLD_NEXT); NULL if it has none. */
 void *sw_next(const char *name);
 
@@ -159,5 +162,82 @@ int sw_create_rescue_path(int dirfd, const char *path, char out[PATH_MAX]);
 
 /* Access modes a fopen() mode string implies, as open(2) flags. */
 int sw_fopen_flags(const char *mode);
+
+/* --- Namespace hooks: helpers in union.c for mkdir.c, unlink.c, rename.c,
+ * link.c, attr.c, xattr.c, cwd.c, exec.c, dir.c, lookup.c, mktemp.c, glob.c
+ * (docs/SHIM.md, "Namespace calls") --- */
+
+/* A located name, with its trailing "/", "/." or "/.." kept for the kernel. */
+struct sw_name {
+    struct sw_loc loc;
+    char tail[8];
+};
+
+/* sw_locate for a namespace hook; 0 when the original arguments are to be used. */
+int sw_name_locate(int dirfd, const char *path, int follow, struct sw_name *nm);
+
+/* nm's name in `place` (SW_IN_SPILL or SW_IN_MAIN) with its tail; -1 if too long. */
+int sw_name_path(const struct sw_name *nm, int place, char out[PATH_MAX]);
+
+/* The path (and, in *use_dirfd, the directory descriptor) a lookup of
+ * dirfd/path uses: the spill area's name when it is there, the union-resolved
+ * main name, or the original arguments. */
+const char *sw_name_lookup(int dirfd, const char *path, int follow, char alt[PATH_MAX], int *use_dirfd);
+
+/* Is nm a directory present in both places? */
+int sw_name_both_dir(const struct sw_name *nm);
+
+/* Call op where dirfd/path lives; for a directory present in both places,
+ * on the spill half and then (its result ignored) on the main half. */
+typedef int (*sw_path_op)(int dirfd, const char *path, void *ctx);
+int sw_on_places(int dirfd, const char *path, int follow, sw_path_op op, void *ctx);
+
+/* Make the main disk's missing parents of loc, mirroring the spill area's
+ * modes and owners. 0 when the parent exists on the main disk afterwards. */
+int sw_main_parents(const struct sw_loc *loc);
+
+/* 1 if the directory at path has no entries but "." and "..", 0 if it has, -1 on error. */
+int sw_dir_is_empty(const char *path);
+
+/* SW_IN_MAIN or SW_IN_SPILL for a file on that device, else SW_IN_NONE. */
+int sw_place_of_dev(dev_t dev);
+
+/* Rewrite an absolute path inside the spill area to the application's name
+ * for it, in place: 1 if rewritten, 0 if not in the spill area, -1 if too long. */
+int sw_unspill_path(char *path, size_t cap);
+
+/* The absolute, lexically normalised name of dirfd/path as the application
+ * sees it ("" for "/"); its length or -1. */
+int sw_app_dir(int dirfd, const char *path, char out[PATH_MAX]);
+
+/* Which halves (SW_IN_SPILL | SW_IN_MAIN) the directory dirfd/path has, their
+ * names in spill and main; 0 when it is not a managed directory. The managed
+ * tree's root has the spill area itself as its spill half. */
+int sw_dir_halves(int dirfd, const char *path, int follow, char spill[PATH_MAX], char main[PATH_MAX]);
+
+/* Is this a temporary name the library itself makes in the spill area? */
+int sw_internal_name(const char *name);
+
+/* Where a new name dirfd/path is made (sw_create_target): alt in the spill
+ * area, the union-resolved main name, or the original arguments. */
+const char *sw_name_create(int dirfd, const char *path, char alt[PATH_MAX], int *use_dirfd);
+
+/* After a create on the main disk returned rc: when it failed with EDQUOT or
+ * ENOSPC, make it in the spill area instead (op) and return that result. */
+int sw_create_retry(int rc, int dirfd, const char *path, sw_path_op op, void *ctx);
+#define SW_CREATE_RETRY(rc, dirfd, path, op, ctx) \
+    (SW_UNLIKELY((rc) < 0) ? sw_create_retry((rc), (dirfd), (path), (op), (ctx)) : (rc))
+
+/* Create dirfd/path with op where sw_name_create says, rescued by sw_create_retry. */
+int sw_create_node(int dirfd, const char *path, sw_path_op op, void *ctx);
+
+/* path is neither NULL nor "" (kept out of line: libc's headers declare
+ * many path arguments nonnull, and a program may still pass NULL). */
+int sw_path_named(const char *path);
+
+/* path is not NULL and contains a '/'. */
+int sw_path_has_slash(const char *path);
+
+/* --- end of namespace hooks --- */
 
 #endif /* SPILLWAY_SHIM_H */
