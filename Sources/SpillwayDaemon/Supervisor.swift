@@ -23,6 +23,10 @@ public actor Supervisor: ControlHandler {
     private var plan: PartitionPlan?
     /// Containers came or went since the last plan: re-plan at the next poll (once for many).
     private var planIsStale = false
+    /// Polls so far; a `normal` container's spill area is read every ``spillReadInterval``-th
+    /// poll only (staggered), since it matters there just to notice a rescue.
+    private var pollCount = 0
+    static let spillReadInterval = 5
 
     /// A managed container at run time.
     final class ManagedContainer {
@@ -35,6 +39,9 @@ public actor Supervisor: ControlHandler {
         var used: UInt64?
         var limit: UInt64?
         var spilled: UInt64 = 0
+        /// What the spill area's backend reports while the area holds no entries (an empty
+        /// btrfs subvolume references 16 KiB): while the reading stays at this, it is empty.
+        var emptyReading: UInt64?
         var problem: String?
 
         init(record: StoredContainer, slot: SlotFile, policy: UsagePolicyStateMachine) {
@@ -245,6 +252,7 @@ public actor Supervisor: ControlHandler {
     /// One poll: read every container's usage and act on what the policy decides.
     public func pollOnce() {
         let now = Self.now()
+        pollCount &+= 1
         for managed in containers.values {
             sample(managed, at: now, applyPolicy: true)
         }
@@ -268,10 +276,24 @@ public actor Supervisor: ControlHandler {
                 managed.problem = "cannot read usage: \(error)"
             }
         }
-        if let spill = managed.spill, let reading = try? spill.read() {
+        let readSpill = !applyPolicy || managed.policy.state != .normal || managed.spilled > 0 ||
+            (pollCount &+ Int(managed.record.registeredNs & 0xffff)) % Self.spillReadInterval == 0
+        if readSpill, let spill = managed.spill, let reading = try? spill.read() {
             // A filesystem's own metadata (an empty btrfs subvolume references 16 KiB) is not
-            // spilled data: an area with no entries holds nothing.
-            managed.spilled = reading.charged > 0 && Self.isEmptyDirectory(managed.partition?.path) ? 0 : reading.charged
+            // spilled data: an area with no entries holds nothing. The directory is read only
+            // when the figure differs from the last one seen with the area empty (or while
+            // draining, where an empty area ends the state).
+            let charged = reading.charged
+            // While draining, emptiness ends the state: always look.
+            let trustCache = managed.policy.state != .draining
+            if charged == 0 || (trustCache && charged == managed.emptyReading) {
+                managed.spilled = 0
+            } else if Self.isEmptyDirectory(managed.partition?.path) {
+                managed.emptyReading = charged
+                managed.spilled = 0
+            } else {
+                managed.spilled = charged
+            }
         }
         guard applyPolicy, managed.usage != nil else { return }
         let actions = managed.policy.sampled(SpillwayCore.UsageSample(
