@@ -24,7 +24,7 @@ struct XfsProjectQuotaTests {
 
     @Test(.enabled(if: XfsProjectQuotaProbe.canMakeXfs, "mkfs.xfs is not installed or the kernel has no XFS"))
     func projectIDsRoundTripOnXfsAndAMissingQuotaIsExplained() throws {
-        let fs = try XfsLoop(megabytes: 320)
+        let fs = try LoopFilesystem(type: "xfs", megabytes: 320)
         defer { fs.destroy() }
         let upper = fs.mountPoint + "/upper"
         try FileManager.default.createDirectory(atPath: upper, withIntermediateDirectories: true)
@@ -64,7 +64,7 @@ struct XfsProjectQuotaTests {
     @Test(.enabled(if: XfsProjectQuotaProbe.isAvailable,
                    "this kernel lacks XFS quota support (CONFIG_XFS_QUOTA): mount -o prjquota is refused, so quotactl cannot be exercised"))
     func projectQuotaUsageAndLimitThroughQuotactl() throws {
-        let fs = try XfsLoop(megabytes: 320, options: "prjquota")
+        let fs = try LoopFilesystem(type: "xfs", megabytes: 320, options: "prjquota")
         defer { fs.destroy() }
         let upper = fs.mountPoint + "/upper"
         try FileManager.default.createDirectory(atPath: upper, withIntermediateDirectories: true)

@@ -4,13 +4,23 @@ import Foundation
 /// separate devices (a main disk and a sub disk). Unmounted, detached and deleted by
 /// ``destroy()``, which ``withLoopFilesystems(_:_:)`` calls whatever the test does.
 public final class LoopFilesystem: @unchecked Sendable {
+    /// mkfs worked but the kernel refused the mount; `reason` carries mount's message and the
+    /// kernel's last line about the filesystem (e.g. an XFS without quota support).
+    public struct MountRefused: Error, CustomStringConvertible {
+        public let reason: String
+        public var description: String { reason }
+    }
+
     public let type: String
     public let image: String
     public let mountPoint: String
     public private(set) var device: String?
     private var mounted = false
 
-    /// Makes an image of `megabytes`, formats it as `type` (`btrfs` or `ext4`) and mounts it.
+    /// Makes an image of `megabytes`, formats it as `type` (`btrfs`, `ext4` or `xfs`, which
+    /// needs at least 300 MB) and mounts it.
+    ///
+    /// - Throws: ``MountRefused`` when the kernel refuses the mount; anything is cleaned up.
     public init(type: String, megabytes: Int, options: String? = nil) throws {
         self.type = type
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("spillway-test-\(UUID().uuidString)")
@@ -22,11 +32,17 @@ public final class LoopFilesystem: @unchecked Sendable {
             try Command.check(["truncate", "-s", "\(megabytes)M", image])
             let attached = try Command.check(["losetup", "--find", "--show", image])
             device = attached.trimmingCharacters(in: .whitespacesAndNewlines)
-            let mkfs = type == "btrfs" ? ["mkfs.btrfs", "-q", "-f", device!] : ["mkfs.\(type)", "-q", "-F", device!]
-            try Command.check(mkfs)
+            let force = type == "ext4" ? "-F" : "-f"
+            try Command.check(["mkfs.\(type)", "-q", force, device!])
             var mount = ["mount", "-t", type]
             if let options { mount += ["-o", options] }
-            try Command.check(mount + [device!, mountPoint])
+            let result = try Command.run(mount + [device!, mountPoint])
+            guard result.status == 0 else {
+                let kernel = (try? Command.run(["dmesg"]))?.stdout.split(separator: "\n")
+                    .last(where: { $0.localizedCaseInsensitiveContains(type) }) ?? ""
+                throw MountRefused(reason: [result.stderr.trimmingCharacters(in: .whitespacesAndNewlines), String(kernel)]
+                    .filter { !$0.isEmpty }.joined(separator: "; kernel: "))
+            }
             mounted = true
         } catch {
             destroy()

@@ -105,70 +105,13 @@ public enum XfsProjectQuotaProbe {
             return "mkfs.xfs is not installed (xfsprogs), so XFS project quotas cannot be tried"
         }
         do {
-            let fs = try XfsLoop(megabytes: 320, options: "prjquota")
+            let fs = try LoopFilesystem(type: "xfs", megabytes: 320, options: "prjquota")
             fs.destroy()
             return nil
-        } catch let failure as XfsLoop.MountRefused {
+        } catch let failure as LoopFilesystem.MountRefused {
             return "this kernel lacks XFS quota support: `mount -o prjquota` of a fresh XFS fails (\(failure.reason))"
         } catch {
             return "XFS could not be set up: \(error)"
         }
     }
-}
-
-/// An XFS filesystem on a loop device (LoopFilesystem's mkfs flags do not suit mkfs.xfs).
-public final class XfsLoop: @unchecked Sendable {
-    /// The mount was refused; `reason` carries mount's message and the kernel's last words.
-    public struct MountRefused: Error, CustomStringConvertible {
-        public let reason: String
-        public var description: String { reason }
-    }
-
-    public let image: String
-    public let mountPoint: String
-    public private(set) var device: String?
-    private var mounted = false
-
-    /// Makes an XFS image of `megabytes` (XFS needs at least 300 MB), attaches and mounts it.
-    ///
-    /// - Throws: ``MountRefused`` when mkfs worked but the kernel refused the mount.
-    public init(megabytes: Int = 320, options: String? = nil) throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("spillway-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
-        image = base.appendingPathComponent("xfs.img").path
-        mountPoint = base.appendingPathComponent("mnt").path
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        do {
-            try Command.check(["truncate", "-s", "\(megabytes)M", image])
-            device = try Command.check(["losetup", "--find", "--show", image]).trimmingCharacters(in: .whitespacesAndNewlines)
-            try Command.check(["mkfs.xfs", "-q", "-f", device!])
-            var argv = ["mount", "-t", "xfs"]
-            if let options { argv += ["-o", options] }
-            let result = try Command.run(argv + [device!, mountPoint])
-            guard result.status == 0 else {
-                let kernel = (try? Command.run(["dmesg"]))?.stdout.split(separator: "\n").last(where: { $0.contains("XFS") }) ?? ""
-                throw MountRefused(reason: [result.stderr.trimmingCharacters(in: .whitespacesAndNewlines), String(kernel)]
-                    .filter { !$0.isEmpty }.joined(separator: "; kernel: "))
-            }
-            mounted = true
-        } catch {
-            destroy()
-            throw error
-        }
-    }
-
-    /// Unmounts, detaches and deletes; safe to call twice.
-    public func destroy() {
-        if mounted {
-            if (try? Command.run(["umount", mountPoint]))?.status != 0 { _ = try? Command.run(["umount", "-l", mountPoint]) }
-            mounted = false
-        }
-        if let device {
-            _ = try? Command.run(["losetup", "-d", device])
-            self.device = nil
-        }
-        try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: image).deletingLastPathComponent().path)
-    }
-
-    deinit { destroy() }
 }
