@@ -151,6 +151,29 @@ static inline void spillway_slot_format(struct spillway_slot *slot) {
     slot->header_size = (uint32_t)sizeof(*slot);
 }
 
+/*
+ * Moves between a container's main disk and its spill area (docs/SHIM.md, "Moves"). The
+ * preload library and the supervisor's drain follow one protocol and share these names.
+ *
+ * - A mover works on a temporary file named SPILLWAY_MOVE_TEMP_PREFIX + suffix in the
+ *   destination directory; listings hide such names.
+ * - The library records a move into the spill area in a file named
+ *   SPILLWAY_MOVE_INTENT_PREFIX + suffix beside the temporary file, holding exactly:
+ *     "spillway-move 2\n" "to-spill\n" <path relative to the tree root> "\n"
+ *     <source inode> " " <source size> " " <source mtime in ns> "\n"
+ *   The relative path names the file both in the tree and in the spill area.
+ * - A moved file carries SPILLWAY_ORIGIN_XATTR = "<st_dev>:<st_ino>" of its original.
+ * - Movers serialise on flock(LOCK_EX) of the source file.
+ * - Every open file description that writes a spill-area file while the slot is not `normal`
+ *   holds an OFD read lock on the one byte at SPILLWAY_WRITER_MARK_OFFSET. The drain asks
+ *   F_OFD_GETLK for a write lock there and leaves the file alone while any writer holds it.
+ */
+#define SPILLWAY_MOVE_TEMP_PREFIX ".spillway-move."
+#define SPILLWAY_MOVE_INTENT_PREFIX ".spillway-intent."
+#define SPILLWAY_MOVE_INTENT_MAGIC "spillway-move 2"
+#define SPILLWAY_ORIGIN_XATTR "user.spillway.origin"
+#define SPILLWAY_WRITER_MARK_OFFSET 0x7ffffffffffffff0LL
+
 #undef SPILLWAY__LOAD
 #undef SPILLWAY__STORE
 

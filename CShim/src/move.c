@@ -207,14 +207,17 @@ static void sw_fsync_parent(const char *path) {
     }
 }
 
-/* Write the intent record: "spillway-move 1\n<main>\n<spill>\n<ino> <size> <mtime_ns>\n". */
+/* Write the intent record (spillway_slot.h): magic, "to-spill", the path relative to the
+ * spill area (the same relative path names the source in the tree), inode, size, mtime. */
 static int sw_write_intent(const char *intent, const struct sw_loc *loc, const struct stat *st) {
     int fd = sw_sys_openat(AT_FDCWD, intent, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) return -1;
-    char buf[2 * PATH_MAX + 128];
+    char buf[PATH_MAX + 128];
     size_t n = 0;
-    const char *parts[] = {"spillway-move 1\n", loc->main, "\n", loc->spill, "\n"};
-    for (size_t i = 0; i < 5; i++) {
+    const char *rel = loc->spill + sw_cfg.spill_len;
+    while (*rel == '/') rel++;
+    const char *parts[] = {SPILLWAY_MOVE_INTENT_MAGIC "\nto-spill\n", rel, "\n"};
+    for (size_t i = 0; i < 3; i++) {
         size_t l = strlen(parts[i]);
         memcpy(buf + n, parts[i], l);
         n += l;

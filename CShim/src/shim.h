@@ -135,7 +135,7 @@ ssize_t sw_sys_readlinkat(int dirfd, const char *path, char *buf, size_t size);
 /* --- Moves (move.c) --- */
 
 /* The xattr a moved file carries: "<dev>:<ino>" of its main-disk original. */
-#define SW_ORIGIN_XATTR "user.spillway.origin"
+#define SW_ORIGIN_XATTR SPILLWAY_ORIGIN_XATTR
 
 /*
  * Move loc's main-disk file (regular) into the spill area at loc->spill,
