@@ -111,7 +111,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SpillwayIntegrationTests",
-            dependencies: ["SpillwaySystem", "SpillwayCore", "SpillwayTestSupport"]
+            dependencies: ["SpillwaySystem", "SpillwayCore", "CSpillway", "SpillwayTestSupport"]
         ),
     ]
 )

@@ -164,15 +164,22 @@ static inline void spillway_slot_format(struct spillway_slot *slot) {
  *   The relative path names the file both in the tree and in the spill area.
  * - A moved file carries SPILLWAY_ORIGIN_XATTR = "<st_dev>:<st_ino>" of its original.
  * - Movers serialise on flock(LOCK_EX) of the source file.
- * - Every open file description that writes a spill-area file while the slot is not `normal`
- *   holds an OFD read lock on the one byte at SPILLWAY_WRITER_MARK_OFFSET. The drain asks
- *   F_OFD_GETLK for a write lock there and leaves the file alone while any writer holds it.
+ * - Every open file description the library opens for writing a spill-area file holds an OFD
+ *   write lock (F_OFD_SETLK, F_WRLCK) on one byte of the range SPILLWAY_WRITER_MARK_OFFSET,
+ *   SPILLWAY_WRITER_MARK_SPAN bytes long (each writer its own byte: a read lock would need a
+ *   readable descriptor). The lock lives as long as the description. The drain asks
+ *   F_OFD_GETLK about the whole range and leaves the file alone while any writer holds a byte.
+ * - The drain moves a spill-area file back while holding flock(LOCK_EX) on it. A library that
+ *   opens a spill-area file for writing while the slot is `draining` places its mark under
+ *   flock(LOCK_SH), then checks st_nlink: 0 means the drain moved it first, and it opens the
+ *   name again (now on the main disk).
  */
 #define SPILLWAY_MOVE_TEMP_PREFIX ".spillway-move."
 #define SPILLWAY_MOVE_INTENT_PREFIX ".spillway-intent."
 #define SPILLWAY_MOVE_INTENT_MAGIC "spillway-move 2"
 #define SPILLWAY_ORIGIN_XATTR "user.spillway.origin"
-#define SPILLWAY_WRITER_MARK_OFFSET 0x7ffffffffffffff0LL
+#define SPILLWAY_WRITER_MARK_OFFSET 0x7fffff0000000000LL
+#define SPILLWAY_WRITER_MARK_SPAN 0x100000LL
 
 #undef SPILLWAY__LOAD
 #undef SPILLWAY__STORE

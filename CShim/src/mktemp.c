@@ -49,7 +49,13 @@ static int sw_mkostemps(char *tmpl, int suffixlen, int flags) {
     }
     if (use == NULL) return fn(tmpl, suffixlen, flags);
     int fd = fn(use, suffixlen, flags);
-    if (fd >= 0) sw_temp_copy_back(tmpl, suffixlen, use);
+    if (fd >= 0) {
+        sw_temp_copy_back(tmpl, suffixlen, use);
+        if (sw_claim_writer(fd)) { /* a drain moved it back meanwhile: it is on the main disk now */
+            sw_sys_close(fd);
+            fd = sw_sys_openat(AT_FDCWD, tmpl, O_RDWR | (flags & ~O_ACCMODE & ~O_CREAT & ~O_EXCL), 0);
+        }
+    }
     return fd;
 }
 

@@ -62,16 +62,72 @@ static int sw_same_content_version(const struct stat *a, const struct stat *b) {
            a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-/* Take an exclusive flock, waiting up to about 30 s (never forever). */
-static int sw_lock(int fd) {
+/* Take a flock (LOCK_EX or LOCK_SH), waiting up to about 30 s (never forever). */
+static int sw_lock_as(int fd, int how) {
     struct timespec pause = {0, 1000000};
     for (int i = 0; i < 30000; i++) {
-        if (SYS2(SYS_flock, fd, LOCK_EX | LOCK_NB) == 0) return 0;
+        if (SYS2(SYS_flock, fd, how | LOCK_NB) == 0) return 0;
         if (errno != EWOULDBLOCK && errno != EINTR) return -1;
         SYS2(SYS_nanosleep, &pause, NULL);
     }
     errno = ETIMEDOUT;
     return -1;
+}
+
+static int sw_lock(int fd) {
+    return sw_lock_as(fd, LOCK_EX);
+}
+
+/* "/proc/self/fd/<fd>". */
+static void sw_proc_fd_path(int fd, char out[32]) {
+    static const char prefix[] = "/proc/self/fd/";
+    char rev[16];
+    int r = 0;
+    unsigned v = (unsigned)fd;
+    do { rev[r++] = (char)('0' + v % 10); v /= 10; } while (v);
+    size_t l = sizeof(prefix) - 1;
+    memcpy(out, prefix, l);
+    while (r) out[l++] = rev[--r];
+    out[l] = '\0';
+}
+
+void sw_mark_writer(int fd) {
+    int saved = errno;
+    struct timespec now = {0, 0};
+    SYS2(SYS_clock_gettime, CLOCK_MONOTONIC, &now);
+    unsigned long long seed = (unsigned long long)SYS2(SYS_gettid, 0, 0) * 2654435761ULL +
+                              (unsigned long long)fd * 40503ULL + (unsigned long long)now.tv_nsec;
+    for (unsigned long long i = 0; i < 16; i++) {
+        struct flock mark;
+        memset(&mark, 0, sizeof(mark));
+        mark.l_type = F_WRLCK;
+        mark.l_whence = SEEK_SET;
+        mark.l_start = (off_t)(SPILLWAY_WRITER_MARK_OFFSET + (long long)((seed + i * 7919ULL) % SPILLWAY_WRITER_MARK_SPAN));
+        mark.l_len = 1;
+        if (SYS3(SYS_fcntl, fd, F_OFD_SETLK, &mark) == 0) break;
+        if (errno != EAGAIN && errno != EACCES) break; /* fail open: no mark, no harm to the program */
+    }
+    errno = saved;
+}
+
+int sw_claim_writer(int fd) {
+    sw_mark_writer(fd);
+    if (sw_state() == SPILLWAY_STATE_SPILLING) return 0; /* no drain can have begun: it needs `draining` */
+    int saved = errno;
+    int moved = 0;
+    /* flock on a description of our own: the program's may carry its own flock. */
+    char self[32];
+    sw_proc_fd_path(fd, self);
+    int own = sw_sys_openat(AT_FDCWD, self, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+    if (own >= 0) {
+        if (sw_lock_as(own, LOCK_SH) == 0) {
+            struct stat st;
+            moved = sw_fstat(own, &st) == 0 && st.st_nlink == 0;
+        }
+        sw_sys_close(own);
+    }
+    errno = saved;
+    return moved;
 }
 
 /* Copy [off, off+len) from in to out at the same offsets. */
@@ -467,19 +523,6 @@ static int sw_reopen_like(int fd, const char *path, int extra) {
     return nfd;
 }
 
-/* "/proc/self/fd/<fd>". */
-static void sw_proc_fd_path(int fd, char out[32]) {
-    static const char prefix[] = "/proc/self/fd/";
-    char rev[16];
-    int r = 0;
-    unsigned v = (unsigned)fd;
-    do { rev[r++] = (char)('0' + v % 10); v /= 10; } while (v);
-    size_t l = sizeof(prefix) - 1;
-    memcpy(out, prefix, l);
-    while (r) out[l++] = rev[--r];
-    out[l] = '\0';
-}
-
 /* Refresh loc->where after a move. */
 static void sw_settle_loc(struct sw_loc *loc) {
     struct stat st;
@@ -538,7 +581,10 @@ int sw_take_over(int fd, const struct stat *st, int anonymous_ok) {
             sw_sys_close(probe);
             if (ours) {
                 int nfd = sw_reopen_like(fd, loc.spill, O_NOFOLLOW);
-                if (nfd >= 0) rc = sw_repoint_fd(fd, nfd);
+                if (nfd >= 0) {
+                    sw_mark_writer(nfd);
+                    rc = sw_repoint_fd(fd, nfd);
+                }
                 goto out;
             }
         }

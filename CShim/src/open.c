@@ -36,6 +36,20 @@ static int sw_open_routed(const char *path, int flags, mode_t mode) {
     return fn(AT_FDCWD, path, flags, mode);
 }
 
+/*
+ * fd was opened at `alt` for the application's dirfd/path. A description writing a
+ * spill-area file is marked for the drain (spillway_slot.h); if a drain moved the file back
+ * to the main disk while it was being opened, the name is opened again, there.
+ */
+static int sw_open_settle(int fd, int dirfd, const char *path, const char *alt, int flags, mode_t mode) {
+    if (fd < 0 || !sw_writes(flags) || !sw_in_spill_area(alt) || !sw_claim_writer(fd)) return fd;
+    sw_sys_close(fd);
+    int again_flags = flags & ~O_EXCL;
+    char again[PATH_MAX];
+    if (!SW_IDLE() && sw_route(dirfd, path, SW_OPEN, again_flags, again)) return sw_open_routed(again, again_flags, mode);
+    return sw_sys_openat(dirfd, path, again_flags, mode);
+}
+
 /* A create that failed for want of quota on the main disk is made in the spill area. */
 static int sw_open_rescue(int fd, int dirfd, const char *path, int flags, mode_t mode) {
     if (SW_UNLIKELY(fd < 0) && (flags & O_CREAT) && (errno == EDQUOT || errno == ENOSPC)) {
@@ -46,6 +60,7 @@ static int sw_open_rescue(int fd, int dirfd, const char *path, int flags, mode_t
             int again = sw_open_routed(alt, flags, mode);
             if (again >= 0) {
                 sw_note_rescue();
+                if (sw_writes(flags)) sw_mark_writer(again);
                 return again;
             }
             errno = saved;
@@ -58,7 +73,8 @@ SW_EXPORT int open(const char *path, int flags, ...) {
     mode_t mode = 0;
     SW_MODE_ARG(flags, flags, mode);
     char alt[PATH_MAX];
-    if (!SW_IDLE() && sw_route(AT_FDCWD, path, SW_OPEN, flags, alt)) return sw_open_routed(alt, flags, mode);
+    if (!SW_IDLE() && sw_route(AT_FDCWD, path, SW_OPEN, flags, alt))
+        return sw_open_settle(sw_open_routed(alt, flags, mode), AT_FDCWD, path, alt, flags, mode);
     int (*fn)(const char *, int, ...) = SW_REAL(open);
     if (SW_UNLIKELY(fn == NULL)) return sw_sys_openat(AT_FDCWD, path, flags, mode);
     return sw_open_rescue(fn(path, flags, mode), AT_FDCWD, path, flags, mode);
@@ -68,7 +84,8 @@ SW_EXPORT int openat(int dirfd, const char *path, int flags, ...) {
     mode_t mode = 0;
     SW_MODE_ARG(flags, flags, mode);
     char alt[PATH_MAX];
-    if (!SW_IDLE() && sw_route(dirfd, path, SW_OPEN, flags, alt)) return sw_open_routed(alt, flags, mode);
+    if (!SW_IDLE() && sw_route(dirfd, path, SW_OPEN, flags, alt))
+        return sw_open_settle(sw_open_routed(alt, flags, mode), dirfd, path, alt, flags, mode);
     int (*fn)(int, const char *, int, ...) = SW_REAL(openat);
     if (SW_UNLIKELY(fn == NULL)) return sw_sys_openat(dirfd, path, flags, mode);
     return sw_open_rescue(fn(dirfd, path, flags, mode), dirfd, path, flags, mode);
@@ -77,7 +94,8 @@ SW_EXPORT int openat(int dirfd, const char *path, int flags, ...) {
 SW_EXPORT int creat(const char *path, mode_t mode) {
     int flags = O_CREAT | O_WRONLY | O_TRUNC;
     char alt[PATH_MAX];
-    if (!SW_IDLE() && sw_route(AT_FDCWD, path, SW_OPEN, flags, alt)) return sw_open_routed(alt, flags, mode);
+    if (!SW_IDLE() && sw_route(AT_FDCWD, path, SW_OPEN, flags, alt))
+        return sw_open_settle(sw_open_routed(alt, flags, mode), AT_FDCWD, path, alt, flags, mode);
     int (*fn)(const char *, mode_t) = SW_REAL(creat);
     if (SW_UNLIKELY(fn == NULL)) return sw_sys_openat(AT_FDCWD, path, flags, mode);
     return sw_open_rescue(fn(path, mode), AT_FDCWD, path, flags, mode);
@@ -105,7 +123,7 @@ int __openat64_2(int, const char *, int);
     do {                                                                          \
         char alt[PATH_MAX];                                                       \
         if (!SW_IDLE() && !SW_NEEDS_MODE(flags) && sw_route(dirfd, path, SW_OPEN, flags, alt)) \
-            return sw_open_routed(alt, flags, 0);                                 \
+            return sw_open_settle(sw_open_routed(alt, flags, 0), dirfd, path, alt, flags, 0); \
         __typeof__(sw_real_##name) fn = SW_REAL(name);                            \
         if (SW_UNLIKELY(fn == NULL)) return sw_sys_openat(dirfd, path, flags, 0); \
         return fn(__VA_ARGS__);                                                   \

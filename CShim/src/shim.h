@@ -10,7 +10,9 @@
 #ifndef SPILLWAY_SHIM_H
 #define SPILLWAY_SHIM_H
 
+#include <fcntl.h>
 #include <limits.h>
+#include <string.h>
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -151,6 +153,26 @@ int sw_origin_matches(int fd, const struct stat *main_st);
 /* Make fd and every duplicate of its description in this process refer to
  * nfd's file (same flags and offset already set on nfd); closes nfd. */
 int sw_repoint_fd(int fd, int nfd);
+
+/* Mark fd, a description writing a spill-area file, as a writer the drain must wait for
+ * (spillway_slot.h: an OFD write lock on one byte of the writer-mark range). */
+void sw_mark_writer(int fd);
+
+/* fd was just opened for writing a spill-area file: mark it, and unless the slot says
+ * `spilling`, wait out a drain moving that file (flock) and say whether it moved it
+ * meanwhile (1: fd refers to an unlinked copy; open the name again). */
+int sw_claim_writer(int fd);
+
+/* Is `path` (absolute, normalised) inside the spill area? */
+static inline int sw_in_spill_area(const char *path) {
+    return sw_cfg.spill_len > 0 && strncmp(path, sw_cfg.spill, sw_cfg.spill_len) == 0 &&
+           (path[sw_cfg.spill_len] == '/' || path[sw_cfg.spill_len] == '\0');
+}
+
+/* Do open flags write? */
+static inline int sw_writes(int flags) {
+    return !(flags & O_PATH) && (flags & O_ACCMODE) != O_RDONLY;
+}
 
 /* fd refers to main-disk file `st`: move it to the spill area (or find it
  * moved) and re-point fd. 0 when fd now refers to the spill area. */

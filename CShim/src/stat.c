@@ -4,10 +4,19 @@
  *
  * These are lookups: a name the spill area holds is answered from there,
  * everything else from the original path.
+ *
+ * A file the library moved into the spill area keeps the identity it had on
+ * the main disk: its st_dev and st_ino are the ones recorded in its origin
+ * attribute, through paths and descriptors alike (fstat is hooked for this).
+ * Programs that remember a file's inode and check it later (SQLite refuses to
+ * write a database whose inode changed: SQLITE_READONLY_DBMOVED) see no change.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -21,6 +30,54 @@
 #define SW_AT_INTENT(flags) (((flags) & AT_SYMLINK_NOFOLLOW) ? SW_LOOKUP_NOFOLLOW : SW_LOOKUP)
 #define SW_LOOKUP_DIRFD(dirfd, path, alt) ((path) == (alt) ? AT_FDCWD : (dirfd))
 
+/* Parse "<dev>:<ino>" (move.c's origin attribute). */
+static int sw_parse_origin(const char *text, long len, unsigned long long *dev, unsigned long long *ino) {
+    unsigned long long v[2] = {0, 0};
+    int k = 0, digits = 0;
+    for (long i = 0; i < len; i++) {
+        char c = text[i];
+        if (c == ':' && k == 0 && digits) {
+            k = 1;
+            digits = 0;
+        } else if (c >= '0' && c <= '9' && v[k] <= (~0ULL - 9) / 10) {
+            v[k] = v[k] * 10 + (unsigned long long)(c - '0');
+            digits++;
+        } else {
+            return -1;
+        }
+    }
+    if (k != 1 || !digits) return -1;
+    *dev = v[0];
+    *ino = v[1];
+    return 0;
+}
+
+/* The origin of a regular file outside the main disk: from `path` (following a final
+ * symlink when `follow`) if given, else from `fd`. */
+static int sw_origin_of(int fd, const char *path, int follow, unsigned long long *dev, unsigned long long *ino) {
+    char text[48];
+    int saved = errno;
+    long len = !path   ? syscall(SYS_fgetxattr, fd, SW_ORIGIN_XATTR, text, sizeof(text))
+               : follow ? syscall(SYS_getxattr, path, SW_ORIGIN_XATTR, text, sizeof(text))
+                        : syscall(SYS_lgetxattr, path, SW_ORIGIN_XATTR, text, sizeof(text));
+    errno = saved;
+    return len > 0 ? sw_parse_origin(text, len, dev, ino) : -1;
+}
+
+/* After a successful stat of a spill-area file: present its original identity. */
+static void sw_present_origin(int fd, const char *path, int follow, struct stat *st) {
+    unsigned long long dev, ino;
+    if (S_ISREG(st->st_mode) && st->st_dev != sw_cfg.root_dev && sw_origin_of(fd, path, follow, &dev, &ino) == 0) {
+        st->st_dev = (dev_t)dev;
+        st->st_ino = (ino_t)ino;
+    }
+}
+
+/* The same for a stat answered through `use` (rc: the call's result). */
+static inline void sw_present_path(int rc, const char *path, const char *use, int follow, struct stat *st) {
+    if (rc == 0 && use != path) sw_present_origin(-1, use, follow, st);
+}
+
 SW_REAL_DECL(int, stat, (const char *, struct stat *));
 SW_REAL_DECL(int, lstat, (const char *, struct stat *));
 SW_REAL_DECL(int, fstatat, (int, const char *, struct stat *, int));
@@ -31,24 +88,40 @@ SW_EXPORT int stat(const char *path, struct stat *st) {
     char alt[PATH_MAX];
     const char *use = SW_LOOKUP_PATH(AT_FDCWD, path, alt);
     __typeof__(sw_real_stat) fn = SW_REAL(stat);
-    if (SW_UNLIKELY(fn == NULL)) return sw_sys_fstatat(AT_FDCWD, use, st, 0);
-    return fn(use, st);
+    int rc = SW_UNLIKELY(fn == NULL) ? sw_sys_fstatat(AT_FDCWD, use, st, 0) : fn(use, st);
+    sw_present_path(rc, path, use, 1, st);
+    return rc;
 }
 
 SW_EXPORT int lstat(const char *path, struct stat *st) {
     char alt[PATH_MAX];
     const char *use = SW_LSTAT_PATH(AT_FDCWD, path, alt);
     __typeof__(sw_real_lstat) fn = SW_REAL(lstat);
-    if (SW_UNLIKELY(fn == NULL)) return sw_sys_fstatat(AT_FDCWD, use, st, AT_SYMLINK_NOFOLLOW);
-    return fn(use, st);
+    int rc = SW_UNLIKELY(fn == NULL) ? sw_sys_fstatat(AT_FDCWD, use, st, AT_SYMLINK_NOFOLLOW) : fn(use, st);
+    sw_present_path(rc, path, use, 0, st);
+    return rc;
 }
 
 SW_EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags) {
     char alt[PATH_MAX];
     const char *use = SW_LOOKUP_PATH_AS(dirfd, path, alt, SW_AT_INTENT(flags));
     __typeof__(sw_real_fstatat) fn = SW_REAL(fstatat);
-    if (SW_UNLIKELY(fn == NULL)) return sw_sys_fstatat(SW_LOOKUP_DIRFD(dirfd, use, alt), use, st, flags);
-    return fn(SW_LOOKUP_DIRFD(dirfd, use, alt), use, st, flags);
+    int rc = SW_UNLIKELY(fn == NULL) ? sw_sys_fstatat(SW_LOOKUP_DIRFD(dirfd, use, alt), use, st, flags)
+                                     : fn(SW_LOOKUP_DIRFD(dirfd, use, alt), use, st, flags);
+    if (rc == 0 && !SW_IDLE()) {
+        if (use != path) sw_present_origin(-1, use, !(flags & AT_SYMLINK_NOFOLLOW), st);
+        else if ((flags & AT_EMPTY_PATH) && path[0] == '\0') sw_present_origin(dirfd, NULL, 0, st);
+    }
+    return rc;
+}
+
+SW_REAL_DECL(int, fstat, (int, struct stat *));
+
+SW_EXPORT int fstat(int fd, struct stat *st) {
+    __typeof__(sw_real_fstat) fn = SW_REAL(fstat);
+    int rc = SW_UNLIKELY(fn == NULL) ? (int)syscall(SYS_fstat, fd, st) : fn(fd, st);
+    if (rc == 0 && !SW_IDLE()) sw_present_origin(fd, NULL, 0, st);
+    return rc;
 }
 
 SW_EXPORT int access(const char *path, int amode) {
@@ -84,10 +157,38 @@ int __xstat64(int, const char *, struct stat64 *);
 int __lxstat64(int, const char *, struct stat64 *);
 int __fxstatat64(int, int, const char *, struct stat64 *, int);
 
+int __fxstat(int, int, struct stat *);
+int __fxstat64(int, int, struct stat64 *);
+
 static int sw_stat_at(int dirfd, const char *path, void *st, int flags) {
     char alt[PATH_MAX];
     const char *use = SW_LOOKUP_PATH_AS(dirfd, path, alt, SW_AT_INTENT(flags));
-    return (int)syscall(SYS_newfstatat, SW_LOOKUP_DIRFD(dirfd, use, alt), use, st, flags);
+    int rc = (int)syscall(SYS_newfstatat, SW_LOOKUP_DIRFD(dirfd, use, alt), use, st, flags);
+    if (rc == 0 && !SW_IDLE()) {
+        if (use != path) sw_present_origin(-1, use, !(flags & AT_SYMLINK_NOFOLLOW), st);
+        else if ((flags & AT_EMPTY_PATH) && path[0] == '\0') sw_present_origin(dirfd, NULL, 0, st);
+    }
+    return rc;
+}
+
+static int sw_stat_fd(int fd, void *st) {
+    int rc = (int)syscall(SYS_fstat, fd, st);
+    if (rc == 0 && !SW_IDLE()) sw_present_origin(fd, NULL, 0, st);
+    return rc;
+}
+
+SW_EXPORT int fstat64(int fd, struct stat64 *st) {
+    return sw_stat_fd(fd, st);
+}
+
+SW_EXPORT int __fxstat(int ver, int fd, struct stat *st) {
+    (void)ver;
+    return sw_stat_fd(fd, st);
+}
+
+SW_EXPORT int __fxstat64(int ver, int fd, struct stat64 *st) {
+    (void)ver;
+    return sw_stat_fd(fd, st);
 }
 
 SW_EXPORT int stat64(const char *path, struct stat64 *st) {
@@ -136,8 +237,18 @@ SW_EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask, s
     char alt[PATH_MAX];
     const char *use = SW_LOOKUP_PATH_AS(dirfd, path, alt, SW_AT_INTENT(flags));
     __typeof__(sw_real_statx) fn = SW_REAL(statx);
-    if (SW_UNLIKELY(fn == NULL))
-        return (int)syscall(SYS_statx, SW_LOOKUP_DIRFD(dirfd, use, alt), use, flags, mask, buf);
-    return fn(SW_LOOKUP_DIRFD(dirfd, use, alt), use, flags, mask, buf);
+    int rc = SW_UNLIKELY(fn == NULL) ? (int)syscall(SYS_statx, SW_LOOKUP_DIRFD(dirfd, use, alt), use, flags, mask, buf)
+                                     : fn(SW_LOOKUP_DIRFD(dirfd, use, alt), use, flags, mask, buf);
+    if (rc == 0 && !SW_IDLE() && S_ISREG(buf->stx_mode)) {
+        int by_fd = use == path && (flags & AT_EMPTY_PATH) && path[0] == '\0';
+        unsigned long long dev, ino;
+        if ((use != path || by_fd) && makedev(buf->stx_dev_major, buf->stx_dev_minor) != sw_cfg.root_dev &&
+            sw_origin_of(dirfd, by_fd ? NULL : use, !(flags & AT_SYMLINK_NOFOLLOW), &dev, &ino) == 0) {
+            buf->stx_dev_major = major((dev_t)dev);
+            buf->stx_dev_minor = minor((dev_t)dev);
+            buf->stx_ino = ino;
+        }
+    }
+    return rc;
 }
 #endif

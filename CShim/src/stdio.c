@@ -19,14 +19,26 @@ static const char *sw_stdio_path(const char *path, const char *mode, char alt[PA
     return path;
 }
 
+/* As open.c's sw_open_settle: mark a stream writing a spill-area file, and open the name
+ * again if a drain moved the file back while it was being opened. */
+static FILE *sw_stdio_settle(FILE *fp, const char *path, const char *use, const char *mode) {
+    if (fp == NULL || use == path || !sw_writes(sw_fopen_flags(mode)) || !sw_in_spill_area(use) ||
+        !sw_claim_writer(fileno(fp)))
+        return fp;
+    char again[PATH_MAX];
+    return SW_REAL(freopen)(sw_stdio_path(path, mode, again), mode, fp);
+}
+
 SW_EXPORT FILE *fopen(const char *path, const char *mode) {
     char alt[PATH_MAX];
-    return SW_REAL(fopen)(sw_stdio_path(path, mode, alt), mode);
+    const char *use = sw_stdio_path(path, mode, alt);
+    return sw_stdio_settle(SW_REAL(fopen)(use, mode), path, use, mode);
 }
 
 SW_EXPORT FILE *freopen(const char *path, const char *mode, FILE *stream) {
     char alt[PATH_MAX];
-    return SW_REAL(freopen)(path ? sw_stdio_path(path, mode, alt) : NULL, mode, stream);
+    const char *use = path ? sw_stdio_path(path, mode, alt) : NULL;
+    return sw_stdio_settle(SW_REAL(freopen)(use, mode, stream), path, use, mode);
 }
 
 #ifdef __GLIBC__

@@ -30,11 +30,6 @@ SW_REAL_DECL(int, lremovexattr, (const char *, const char *));
 
 #define SW_XATTR_LIST_MAX 65536
 
-static int sw_in_spill_area(const char *path) {
-    size_t sl = sw_cfg.spill_len;
-    return sl != 0 && strncmp(path, sw_cfg.spill, sl) == 0 && (path[sl] == '/' || path[sl] == '\0');
-}
-
 static ssize_t sw_getxattr_call(int follow, const char *path, const char *name, void *value, size_t size) {
     if (follow) {
         __typeof__(sw_real_getxattr) fn = SW_REAL(getxattr);

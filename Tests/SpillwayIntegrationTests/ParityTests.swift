@@ -268,6 +268,8 @@ struct ParityTests {
         s("gzip main", "gzip a.txt && ls -1 && gunzip a.txt.gz && cat a.txt"),
         s("gzip -r merged", "gzip -r both && find both | sort && gunzip -r both && find both | sort"),
         s("gzip -k", "gzip -k both/s1.txt both/m1.txt && ls -1 both"),
+        s("sqlite3 rollback journal", "for d in both spillonly mainonly; do sqlite3 $d/db 'create table t(a, b); insert into t values (1, zeroblob(5000)), (2, zeroblob(70000)); update t set a = a + 10; delete from t where a = 11; pragma integrity_check; select a, length(b) from t'; done; ls -1 both spillonly mainonly"),
+        s("sqlite3 wal", "for d in both spillonly mainonly; do sqlite3 $d/db 'pragma journal_mode=wal; create table t(a); insert into t values (1), (2); pragma wal_checkpoint(truncate); insert into t values (3); pragma integrity_check; select * from t'; sqlite3 $d/db 'select count(*) from t'; done; ls -1 both spillonly mainonly"),
         s("gzip -c", "gzip -c b.txt > spillonly/b.gz && zcat spillonly/b.gz && gzip -c big.bin | gzip -dc | cmp - big.bin"),
         s("gunzip existing", "gzip -c a.txt > b.txt.gz && gunzip b.txt.gz; echo rc=$?; gunzip -f b.txt.gz; cat b.txt"),
     ]

@@ -1,3 +1,4 @@
+import CSpillway
 import Foundation
 import SpillwayTestSupport
 import Testing
@@ -117,6 +118,51 @@ struct WriteSideTests {
         }
     }
 
+    /// What sqlite_grow.py prints when all `rows` rows are there and right.
+    static func sqliteSummary(rows: Int) -> String { "ok \(rows) 0" }
+
+    @Test func anSQLiteInsertLoopPastTheQuotaSucceedsWhileNormal() throws {
+        try withQuota { q in
+            let (rows, size) = (400, 200_000) // 80 MB into a 48 MiB quota
+            let grow = try q.run(["python3", Self.fixtures + "/sqlite_grow.py", "data/app.db", "delete", "\(rows)", "\(size)", "0"])
+            #expect(grow.status == 0, "\(grow)")
+            #expect(grow.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == Self.sqliteSummary(rows: rows), "\(grow)")
+            #expect(q.inSpill("data/app.db") && !q.onMain("data/app.db"))
+            // The supervisor raises the flag once it sees the rescued data; then a fresh reader,
+            // through the library, finds every row where the writer left it.
+            try q.set("spilling")
+            let check = try q.run(["sqlite3", "data/app.db", "pragma integrity_check; select count(*) from t"])
+            #expect(check.stdout == "ok\n\(rows)\n", "\(check)")
+        }
+    }
+
+    /// A database opened before the flag rose keeps growing after it (SQLite remembers the file's
+    /// inode and refuses to write if a stat of its path shows another: the library presents the
+    /// moved file's original identity).
+    @Test(arguments: ["delete", "wal"])
+    func anSQLiteDatabaseGrowsAcrossTheFlip(journal: String) throws {
+        try withQuota(limit: "400M") { q in
+            let (rows, size) = (300, 20_000)
+            let writer = Process()
+            let output = Pipe()
+            writer.executableURL = URL(fileURLWithPath: try Command.resolve("python3"))
+            writer.arguments = [Self.fixtures + "/sqlite_grow.py", q.tree + "/data/app.db", journal, "\(rows)", "\(size)", "0.004"]
+            writer.environment = ProcessInfo.processInfo.environment.merging(q.environment) { _, new in new }
+            writer.standardOutput = output
+            try writer.run()
+            #expect(Self.wait { Self.size(q.tree + "/data/app.db") >= 50 * size }, "the database starts on the main disk")
+            try q.set("spilling")
+            writer.waitUntilExit()
+            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(writer.terminationStatus == 0)
+            #expect(printed.trimmingCharacters(in: .whitespacesAndNewlines) == Self.sqliteSummary(rows: rows))
+            #expect(q.inSpill("data/app.db") && !q.onMain("data/app.db"))
+            #expect(!q.onMain("data/app.db-wal") && !q.onMain("data/app.db-journal"))
+            let check = try Command.run(["sqlite3", q.spill + "/data/app.db", "pragma integrity_check; select count(*) from t"])
+            #expect(check.stdout == "ok\n\(rows)\n", "\(check)")
+        }
+    }
+
     @Test func theErrorComesOnlyWhenTheSpillAreaIsFullToo() throws {
         try withQuota(subMegabytes: 64) { q in
             let dd = try q.run(["dd", "if=/dev/zero", "of=data/huge", "bs=1M", "count=200", "status=none"])
@@ -200,9 +246,17 @@ struct WriteSideTests {
             try Command.check(["touch", "-d", "2020-02-02 02:02:02", file])
             try Command.check(["python3", "-c", "import os; os.setxattr('\(file)', 'user.colour', b'blue')"])
             let before = try Self.sha256(file)
+            let identity = "import os; s = os.stat('data/kept'); f = os.open('data/kept', os.O_RDONLY); t = os.fstat(f); print(s.st_dev, s.st_ino, t.st_dev, t.st_ino)"
+            let original = try q.run(["python3", "-c", identity])
             let append = try q.run(["sh", "-c", "echo more >> data/kept"])
             #expect(append.status == 0, "\(append)")
             #expect(!q.onMain("data/kept") && q.inSpill("data/kept"))
+            // Through the library the moved file keeps the identity it had (stat and fstat alike),
+            // though the spill area's copy is another inode on another device.
+            let after = try q.run(["python3", "-c", identity])
+            #expect(after.stdout == original.stdout && original.status == 0, "before: \(original) after: \(after)")
+            let plain = try Command.check(["stat", "-c", "%d %i", q.spill + "/data/kept"])
+            #expect(!original.stdout.hasPrefix(plain.trimmingCharacters(in: .whitespacesAndNewlines)))
             let moved = q.spill + "/data/kept"
             let stat = try Command.check(["stat", "-c", "%u:%g %a %s", moved]).trimmingCharacters(in: .whitespacesAndNewlines)
             let expectedSize = 3 * 1024 * 1024 + 4 + 5
@@ -224,6 +278,96 @@ struct WriteSideTests {
             // No temporary or intent file is left behind.
             let leftovers = try FileManager.default.contentsOfDirectory(atPath: q.spill + "/data").filter { $0.hasPrefix(".spillway-") }
             #expect(leftovers.isEmpty)
+        }
+    }
+
+    /// Does any open file description hold a writer mark on `path` (spillway_slot.h)?
+    static func hasWriterMark(_ path: String) throws -> Bool {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW)
+        try #require(fd >= 0, "open \(path): errno \(errno)")
+        defer { close(fd) }
+        var probe = flock()
+        probe.l_type = Int16(F_WRLCK)
+        probe.l_whence = Int16(SEEK_SET)
+        probe.l_start = off_t(SPILLWAY_WRITER_MARK_OFFSET)
+        probe.l_len = off_t(SPILLWAY_WRITER_MARK_SPAN)
+        let ofdGetLock: Int32 = 36 // F_OFD_GETLK, which Glibc's Swift overlay does not export
+        try #require(fcntl(fd, ofdGetLock, &probe) == 0, "F_OFD_GETLK: errno \(errno)")
+        return probe.l_type != Int16(F_UNLCK)
+    }
+
+    @Test func writersOfSpilledFilesCarryTheDrainsMark() throws {
+        try withQuota(state: "spilling") { q in
+            try FileManager.default.createDirectory(atPath: q.spill + "/data", withIntermediateDirectories: true)
+            try Data("spilled\n".utf8).write(to: URL(fileURLWithPath: q.spill + "/data/held"))
+            #expect(try !Self.hasWriterMark(q.spill + "/data/held"))
+            // Two writers at once (a write-only and a read-write one), each with its own mark.
+            let script = """
+                import os, sys, time
+                a = os.open('data/held', os.O_WRONLY | os.O_APPEND)
+                b = open('data/held', 'r+b')
+                print('open', flush=True)
+                sys.stdin.readline()
+                os.close(a)
+                print('one closed', flush=True)
+                sys.stdin.readline()
+                """
+            let writer = Process()
+            let input = Pipe(), output = Pipe()
+            writer.executableURL = URL(fileURLWithPath: try Command.resolve("python3"))
+            writer.arguments = ["-c", script]
+            writer.currentDirectoryURL = URL(fileURLWithPath: q.tree)
+            writer.environment = ProcessInfo.processInfo.environment.merging(q.environment) { _, new in new }
+            writer.standardInput = input
+            writer.standardOutput = output
+            try writer.run()
+            defer { if writer.isRunning { writer.terminate() } }
+            let lines = output.fileHandleForReading
+            func nextLine() -> String {
+                var line = Data()
+                while let byte = try? lines.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) { line += byte }
+                return String(decoding: line, as: UTF8.self)
+            }
+            #expect(nextLine() == "open")
+            #expect(try Self.hasWriterMark(q.spill + "/data/held"))
+            input.fileHandleForWriting.write(Data("\n".utf8))
+            #expect(nextLine() == "one closed")
+            #expect(try Self.hasWriterMark(q.spill + "/data/held"), "the other writer still holds its mark")
+            input.fileHandleForWriting.write(Data("\n".utf8))
+            writer.waitUntilExit()
+            #expect(writer.terminationStatus == 0)
+            #expect(try !Self.hasWriterMark(q.spill + "/data/held"), "marks go with the descriptions")
+            // Readers carry no mark.
+            let reader = try q.run(["cat", "data/held"])
+            #expect(reader.stdout == "spilled\n")
+        }
+    }
+
+    /// A writer that opens a spilled file while the drain is moving it back waits for the move
+    /// (the drain holds flock(LOCK_EX) on the file) and then writes to the file's new home.
+    @Test func aWriterOpeningDuringADrainFollowsTheFileBack() throws {
+        try withQuota(state: "draining") { q in
+            let spilled = q.spill + "/data/back"
+            try FileManager.default.createDirectory(atPath: q.spill + "/data", withIntermediateDirectories: true)
+            try Data("first\n".utf8).write(to: URL(fileURLWithPath: spilled))
+            let lock = open(spilled, O_RDONLY)
+            try #require(lock >= 0 && flock(lock, LOCK_EX) == 0)
+            let writer = Process()
+            writer.executableURL = URL(fileURLWithPath: "/bin/sh")
+            writer.arguments = ["-c", "echo second >> data/back"]
+            writer.currentDirectoryURL = URL(fileURLWithPath: q.tree)
+            writer.environment = ProcessInfo.processInfo.environment.merging(q.environment) { _, new in new }
+            try writer.run()
+            Thread.sleep(forTimeInterval: 0.3)
+            #expect(writer.isRunning, "the writer waits while the file is being moved")
+            // What the drain does while it holds the lock: the copy on the main disk, the spilled one removed.
+            try Command.check(["cp", "-p", spilled, q.tree + "/data/back"])
+            try FileManager.default.removeItem(atPath: spilled)
+            close(lock)
+            writer.waitUntilExit()
+            #expect(writer.terminationStatus == 0)
+            #expect(try String(contentsOfFile: q.tree + "/data/back", encoding: .utf8) == "first\nsecond\n")
+            #expect(!q.inSpill("data/back"))
         }
     }
 }
