@@ -78,8 +78,7 @@ static int sw_lock(int fd) {
     return sw_lock_as(fd, LOCK_EX);
 }
 
-/* "/proc/self/fd/<fd>". */
-static void sw_proc_fd_path(int fd, char out[32]) {
+void sw_proc_fd_path(int fd, char out[32]) {
     static const char prefix[] = "/proc/self/fd/";
     char rev[16];
     int r = 0;

@@ -154,6 +154,9 @@ int sw_origin_matches(int fd, const struct stat *main_st);
  * nfd's file (same flags and offset already set on nfd); closes nfd. */
 int sw_repoint_fd(int fd, int nfd);
 
+/* "/proc/self/fd/<fd>" (no stdio). */
+void sw_proc_fd_path(int fd, char out[32]);
+
 /* Mark fd, a description writing a spill-area file, as a writer the drain must wait for
  * (spillway_slot.h: an OFD write lock on one byte of the writer-mark range). */
 void sw_mark_writer(int fd);

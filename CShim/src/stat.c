@@ -10,6 +10,7 @@
  * attribute, through paths and descriptors alike (fstat is hooked for this).
  * Programs that remember a file's inode and check it later (SQLite refuses to
  * write a database whose inode changed: SQLITE_READONLY_DBMOVED) see no change.
+ * A directory present in both places keeps its main half's identity.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -64,10 +65,55 @@ static int sw_origin_of(int fd, const char *path, int follow, unsigned long long
     return len > 0 ? sw_parse_origin(text, len, dev, ino) : -1;
 }
 
-/* After a successful stat of a spill-area file: present its original identity. */
+/*
+ * A directory present in both places is one directory to the program: it keeps the identity
+ * of its main-disk half (tar, for one, checks that a directory it extracts into is still the
+ * same st_dev/st_ino at the end). `spill_path` names the spill half.
+ */
+static int sw_main_dir_identity(const char *spill_path, unsigned long long *dev, unsigned long long *ino) {
+    if (!sw_in_spill_area(spill_path)) return -1;
+    const char *rel = spill_path + sw_cfg.spill_len;
+    size_t rl = strlen(rel);
+    char main[PATH_MAX];
+    if (sw_cfg.root_len + rl + 2 > PATH_MAX) return -1;
+    memcpy(main, sw_cfg.root, sw_cfg.root_len);
+    memcpy(main + sw_cfg.root_len, rel, rl + 1);
+    if (main[0] == '\0') memcpy(main, "/", 2);
+    struct stat m;
+    int saved = errno;
+    int ok = sw_sys_fstatat(AT_FDCWD, main, &m, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(m.st_mode);
+    errno = saved;
+    if (!ok) return -1;
+    *dev = (unsigned long long)m.st_dev;
+    *ino = (unsigned long long)m.st_ino;
+    return 0;
+}
+
+/* The same for a directory descriptor (its name from /proc/self/fd). */
+static int sw_main_dir_identity_fd(int fd, unsigned long long *dev, unsigned long long *ino) {
+    char link[32], name[PATH_MAX];
+    int saved = errno;
+    sw_proc_fd_path(fd, link);
+    long got = sw_sys_readlinkat(AT_FDCWD, link, name, sizeof(name) - 1);
+    errno = saved;
+    if (got <= 0) return -1;
+    name[got] = '\0';
+    return sw_main_dir_identity(name, dev, ino);
+}
+
+/* After a successful stat answered from the spill area: present the identity the program
+ * knew. A moved file: the one its origin attribute records. A directory: its main half's. */
+static int sw_identity(int fd, const char *path, int follow, mode_t mode, dev_t got_dev, unsigned long long *dev,
+                       unsigned long long *ino) {
+    if (got_dev == sw_cfg.root_dev) return -1;
+    if (S_ISREG(mode)) return sw_origin_of(fd, path, follow, dev, ino);
+    if (S_ISDIR(mode)) return path ? sw_main_dir_identity(path, dev, ino) : sw_main_dir_identity_fd(fd, dev, ino);
+    return -1;
+}
+
 static void sw_present_origin(int fd, const char *path, int follow, struct stat *st) {
     unsigned long long dev, ino;
-    if (S_ISREG(st->st_mode) && st->st_dev != sw_cfg.root_dev && sw_origin_of(fd, path, follow, &dev, &ino) == 0) {
+    if (sw_identity(fd, path, follow, st->st_mode, st->st_dev, &dev, &ino) == 0) {
         st->st_dev = (dev_t)dev;
         st->st_ino = (ino_t)ino;
     }
@@ -239,11 +285,12 @@ SW_EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask, s
     __typeof__(sw_real_statx) fn = SW_REAL(statx);
     int rc = SW_UNLIKELY(fn == NULL) ? (int)syscall(SYS_statx, SW_LOOKUP_DIRFD(dirfd, use, alt), use, flags, mask, buf)
                                      : fn(SW_LOOKUP_DIRFD(dirfd, use, alt), use, flags, mask, buf);
-    if (rc == 0 && !SW_IDLE() && S_ISREG(buf->stx_mode)) {
+    if (rc == 0 && !SW_IDLE()) {
         int by_fd = use == path && (flags & AT_EMPTY_PATH) && path[0] == '\0';
         unsigned long long dev, ino;
-        if ((use != path || by_fd) && makedev(buf->stx_dev_major, buf->stx_dev_minor) != sw_cfg.root_dev &&
-            sw_origin_of(dirfd, by_fd ? NULL : use, !(flags & AT_SYMLINK_NOFOLLOW), &dev, &ino) == 0) {
+        if ((use != path || by_fd) &&
+            sw_identity(dirfd, by_fd ? NULL : use, !(flags & AT_SYMLINK_NOFOLLOW), buf->stx_mode,
+                        makedev(buf->stx_dev_major, buf->stx_dev_minor), &dev, &ino) == 0) {
             buf->stx_dev_major = major((dev_t)dev);
             buf->stx_dev_minor = minor((dev_t)dev);
             buf->stx_ino = ino;

@@ -264,6 +264,7 @@ struct ParityTests {
         s("tar links", "tar --sort=name -cf a.tar link-a link-b dirlink dangling && mkdir e && tar xf a.tar -C e && find e -printf '%p %l\\n' | sort"),
         s("tar -h", "tar --sort=name -chf a.tar dirlink spilldirlink && tar tf a.tar"),
         s("tar hard links", "ln b.txt hb && tar --sort=name -cf a.tar b.txt hb && mkdir e && tar xf a.tar -C e && stat -c '%n %h' e/b.txt e/hb"),
+        s("tar extract into existing directories", "tar --sort=name -C both -cf t.tar . && for d in mainonly empty-main empty-both spillonly; do tar -C $d -xf t.tar && echo $d ok; done; find mainonly empty-main empty-both spillonly | sort"),
         s("gzip spilled", "gzip b.txt && ls -1 && zcat b.txt.gz"),
         s("gzip main", "gzip a.txt && ls -1 && gunzip a.txt.gz && cat a.txt"),
         s("gzip -r merged", "gzip -r both && find both | sort && gunzip -r both && find both | sort"),
