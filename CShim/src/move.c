@@ -434,7 +434,9 @@ static int sw_move_locked(const struct sw_loc *loc, int src, int keep_data) {
     /* A write already under way when the flag rose may land between the
      * re-check and the unlink: copy the source's data extents again (never
      * truncating: the moved file may already have grown). */
-    if (keep_data && sw_fstat(src, &after) == 0 && !sw_same_content_version(&before, &after)) {
+    if (keep_data && sw_fstat(src, &after) == 0 &&
+        (after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+         after.st_mtim.tv_nsec != before.st_mtim.tv_nsec)) { /* not ctime: the unlink itself changed it */
         sw_copy_extents(src, tmp, after.st_size);
         SYS2(SYS_fsync, tmp, 0);
     }
