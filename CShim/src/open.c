@@ -51,30 +51,42 @@ static int sw_open_settle(int fd, int dirfd, const char *path, const char *alt, 
 }
 
 /* A create that failed for want of quota on the main disk is made in the spill area. */
-static int sw_open_rescue(int fd, int dirfd, const char *path, int flags, mode_t mode) {
-    if (SW_UNLIKELY(fd < 0) && (flags & O_CREAT) && (errno == EDQUOT || errno == ENOSPC)) {
-        sw_ensure_init();
-        char alt[PATH_MAX];
-        if (sw_cfg.slot != NULL && sw_create_rescue_path(dirfd, path, alt)) {
-            int saved = errno;
-            int again = sw_open_routed(alt, flags, mode);
-            if (again >= 0) {
-                sw_note_rescue();
-                if (sw_writes(flags)) sw_mark_writer(again);
-                return again;
-            }
-            errno = saved;
+static __attribute__((noinline)) int sw_open_rescue_slow(int fd, int dirfd, const char *path, int flags, mode_t mode) {
+    sw_ensure_init();
+    char alt[PATH_MAX];
+    if (sw_cfg.slot != NULL && sw_create_rescue_path(dirfd, path, alt)) {
+        int saved = errno;
+        int again = sw_open_routed(alt, flags, mode);
+        if (again >= 0) {
+            sw_note_rescue();
+            if (sw_writes(flags)) sw_mark_writer(again);
+            return again;
         }
+        errno = saved;
     }
     return fd;
+}
+
+static inline int sw_open_rescue(int fd, int dirfd, const char *path, int flags, mode_t mode) {
+    if (SW_UNLIKELY(fd < 0) && (flags & O_CREAT) && (errno == EDQUOT || errno == ENOSPC))
+        return sw_open_rescue_slow(fd, dirfd, path, flags, mode);
+    return fd;
+}
+
+/* Every state but `normal`: route the name, then libc (and the rescue) if it stays put. */
+static __attribute__((noinline)) int sw_open_managed(int dirfd, const char *path, int flags, mode_t mode) {
+    char alt[PATH_MAX];
+    if (sw_route(dirfd, path, SW_OPEN, flags, alt))
+        return sw_open_settle(sw_open_routed(alt, flags, mode), dirfd, path, alt, flags, mode);
+    int (*fn)(int, const char *, int, ...) = SW_REAL(openat);
+    if (SW_UNLIKELY(fn == NULL)) return sw_sys_openat(dirfd, path, flags, mode);
+    return sw_open_rescue(fn(dirfd, path, flags, mode), dirfd, path, flags, mode);
 }
 
 SW_EXPORT int open(const char *path, int flags, ...) {
     mode_t mode = 0;
     SW_MODE_ARG(flags, flags, mode);
-    char alt[PATH_MAX];
-    if (!SW_IDLE() && sw_route(AT_FDCWD, path, SW_OPEN, flags, alt))
-        return sw_open_settle(sw_open_routed(alt, flags, mode), AT_FDCWD, path, alt, flags, mode);
+    if (SW_UNLIKELY(!SW_IDLE())) return sw_open_managed(AT_FDCWD, path, flags, mode);
     int (*fn)(const char *, int, ...) = SW_REAL(open);
     if (SW_UNLIKELY(fn == NULL)) return sw_sys_openat(AT_FDCWD, path, flags, mode);
     return sw_open_rescue(fn(path, flags, mode), AT_FDCWD, path, flags, mode);
@@ -83,9 +95,7 @@ SW_EXPORT int open(const char *path, int flags, ...) {
 SW_EXPORT int openat(int dirfd, const char *path, int flags, ...) {
     mode_t mode = 0;
     SW_MODE_ARG(flags, flags, mode);
-    char alt[PATH_MAX];
-    if (!SW_IDLE() && sw_route(dirfd, path, SW_OPEN, flags, alt))
-        return sw_open_settle(sw_open_routed(alt, flags, mode), dirfd, path, alt, flags, mode);
+    if (SW_UNLIKELY(!SW_IDLE())) return sw_open_managed(dirfd, path, flags, mode);
     int (*fn)(int, const char *, int, ...) = SW_REAL(openat);
     if (SW_UNLIKELY(fn == NULL)) return sw_sys_openat(dirfd, path, flags, mode);
     return sw_open_rescue(fn(dirfd, path, flags, mode), dirfd, path, flags, mode);
@@ -93,9 +103,7 @@ SW_EXPORT int openat(int dirfd, const char *path, int flags, ...) {
 
 SW_EXPORT int creat(const char *path, mode_t mode) {
     int flags = O_CREAT | O_WRONLY | O_TRUNC;
-    char alt[PATH_MAX];
-    if (!SW_IDLE() && sw_route(AT_FDCWD, path, SW_OPEN, flags, alt))
-        return sw_open_settle(sw_open_routed(alt, flags, mode), AT_FDCWD, path, alt, flags, mode);
+    if (SW_UNLIKELY(!SW_IDLE())) return sw_open_managed(AT_FDCWD, path, flags, mode);
     int (*fn)(const char *, mode_t) = SW_REAL(creat);
     if (SW_UNLIKELY(fn == NULL)) return sw_sys_openat(AT_FDCWD, path, flags, mode);
     return sw_open_rescue(fn(path, mode), AT_FDCWD, path, flags, mode);

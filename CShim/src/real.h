@@ -26,4 +26,18 @@
 /* Is the library idle for this call (not configured, or `normal')? */
 #define SW_IDLE() (sw_state() == SPILLWAY_STATE_NORMAL)
 
+/*
+ * The `normal' fast path, first thing in a hook: when idle, a tail call to libc's own
+ * function, before the hook's frame (its PATH_MAX buffers) is set up. The hook's body after
+ * it handles every other state. Not for hooks that must look at the result while idle
+ * (the EDQUOT/ENOSPC rescues).
+ */
+#define SW_IDLE_TAIL(name, ...)                                                  \
+    do {                                                                         \
+        if (__builtin_expect(SW_IDLE(), 1)) {                                    \
+            __typeof__(sw_real_##name) sw_tail_ = SW_REAL(name);                 \
+            if (__builtin_expect(sw_tail_ != NULL, 1)) return sw_tail_(__VA_ARGS__); \
+        }                                                                        \
+    } while (0)
+
 #endif /* SPILLWAY_REAL_H */

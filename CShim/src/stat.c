@@ -130,7 +130,7 @@ SW_REAL_DECL(int, fstatat, (int, const char *, struct stat *, int));
 SW_REAL_DECL(int, access, (const char *, int));
 SW_REAL_DECL(int, faccessat, (int, const char *, int, int));
 
-SW_EXPORT int stat(const char *path, struct stat *st) {
+static __attribute__((noinline)) int sw_stat_managed(const char *path, struct stat *st) {
     char alt[PATH_MAX];
     const char *use = SW_LOOKUP_PATH(AT_FDCWD, path, alt);
     __typeof__(sw_real_stat) fn = SW_REAL(stat);
@@ -139,7 +139,12 @@ SW_EXPORT int stat(const char *path, struct stat *st) {
     return rc;
 }
 
-SW_EXPORT int lstat(const char *path, struct stat *st) {
+SW_EXPORT int stat(const char *path, struct stat *st) {
+    SW_IDLE_TAIL(stat, path, st);
+    return sw_stat_managed(path, st);
+}
+
+static __attribute__((noinline)) int sw_lstat_managed(const char *path, struct stat *st) {
     char alt[PATH_MAX];
     const char *use = SW_LSTAT_PATH(AT_FDCWD, path, alt);
     __typeof__(sw_real_lstat) fn = SW_REAL(lstat);
@@ -148,7 +153,12 @@ SW_EXPORT int lstat(const char *path, struct stat *st) {
     return rc;
 }
 
-SW_EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags) {
+SW_EXPORT int lstat(const char *path, struct stat *st) {
+    SW_IDLE_TAIL(lstat, path, st);
+    return sw_lstat_managed(path, st);
+}
+
+static __attribute__((noinline)) int sw_fstatat_managed(int dirfd, const char *path, struct stat *st, int flags) {
     char alt[PATH_MAX];
     const char *use = SW_LOOKUP_PATH_AS(dirfd, path, alt, SW_AT_INTENT(flags));
     __typeof__(sw_real_fstatat) fn = SW_REAL(fstatat);
@@ -161,16 +171,22 @@ SW_EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags) {
     return rc;
 }
 
+SW_EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags) {
+    SW_IDLE_TAIL(fstatat, dirfd, path, st, flags);
+    return sw_fstatat_managed(dirfd, path, st, flags);
+}
+
 SW_REAL_DECL(int, fstat, (int, struct stat *));
 
 SW_EXPORT int fstat(int fd, struct stat *st) {
+    SW_IDLE_TAIL(fstat, fd, st);
     __typeof__(sw_real_fstat) fn = SW_REAL(fstat);
     int rc = SW_UNLIKELY(fn == NULL) ? (int)syscall(SYS_fstat, fd, st) : fn(fd, st);
     if (rc == 0 && !SW_IDLE()) sw_present_origin(fd, NULL, 0, st);
     return rc;
 }
 
-SW_EXPORT int access(const char *path, int amode) {
+static __attribute__((noinline)) int sw_access_managed(const char *path, int amode) {
     char alt[PATH_MAX];
     const char *use = SW_LOOKUP_PATH(AT_FDCWD, path, alt);
     __typeof__(sw_real_access) fn = SW_REAL(access);
@@ -178,12 +194,22 @@ SW_EXPORT int access(const char *path, int amode) {
     return fn(use, amode);
 }
 
-SW_EXPORT int faccessat(int dirfd, const char *path, int amode, int flags) {
+SW_EXPORT int access(const char *path, int amode) {
+    SW_IDLE_TAIL(access, path, amode);
+    return sw_access_managed(path, amode);
+}
+
+static __attribute__((noinline)) int sw_faccessat_managed(int dirfd, const char *path, int amode, int flags) {
     char alt[PATH_MAX];
     const char *use = SW_LOOKUP_PATH_AS(dirfd, path, alt, SW_AT_INTENT(flags));
     __typeof__(sw_real_faccessat) fn = SW_REAL(faccessat);
     if (SW_UNLIKELY(fn == NULL)) return (int)syscall(SYS_faccessat2, SW_LOOKUP_DIRFD(dirfd, use, alt), use, amode, flags);
     return fn(SW_LOOKUP_DIRFD(dirfd, use, alt), use, amode, flags);
+}
+
+SW_EXPORT int faccessat(int dirfd, const char *path, int amode, int flags) {
+    SW_IDLE_TAIL(faccessat, dirfd, path, amode, flags);
+    return sw_faccessat_managed(dirfd, path, amode, flags);
 }
 
 #ifdef __GLIBC__
@@ -279,7 +305,7 @@ SW_EXPORT int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *
     return sw_stat_at(dirfd, path, st, flags);
 }
 
-SW_EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf) {
+static __attribute__((noinline)) int sw_statx_managed(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf) {
     char alt[PATH_MAX];
     const char *use = SW_LOOKUP_PATH_AS(dirfd, path, alt, SW_AT_INTENT(flags));
     __typeof__(sw_real_statx) fn = SW_REAL(statx);
@@ -297,5 +323,10 @@ SW_EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask, s
         }
     }
     return rc;
+}
+
+SW_EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf) {
+    SW_IDLE_TAIL(statx, dirfd, path, flags, mask, buf);
+    return sw_statx_managed(dirfd, path, flags, mask, buf);
 }
 #endif
