@@ -10,7 +10,7 @@ public enum RootFilesystemImage {
     /// Programs every such image holds (the tools the demo and tests run inside containers).
     public static let defaultPrograms = [
         "sh", "dd", "sha256sum", "cat", "ls", "sleep", "sync", "stat", "mkdir", "rm", "head", "tail",
-        "df", "du", "env", "cp", "mv", "wc", "seq", "test", "touch", "true", "false", "find",
+        "df", "du", "env", "cp", "mv", "wc", "seq", "test", "touch", "true", "false", "find", "grep", "sort", "uniq",
     ]
 
     /// Builds the tree in a new directory under `scratch`, packs it into `tarball`, and
