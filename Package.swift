@@ -65,12 +65,21 @@ let package = Package(
         ),
         // The FUSE union (static binaries); libfuse3 through C interop.
         .target(name: "SpillwayFuse", dependencies: ["CFuse3", "SpillwayCore"]),
+        // The Docker Engine API over its unix socket (discovery).
+        .target(
+            name: "SpillwayDocker",
+            dependencies: [
+                "SpillwayCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         // The supervisor: monitoring, slots, partitions, state, control API, notifications.
         .target(
             name: "SpillwayDaemon",
             dependencies: [
                 "SpillwayCore",
                 "SpillwaySystem",
+                "SpillwayDocker",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -100,10 +109,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "spillway-runtime",
-            dependencies: ["SpillwaySystem"]
+            dependencies: ["SpillwayCore", "SpillwaySystem", "SpillwayClient"]
         ),
         // Helpers for tests that run real programs, loop devices and mounts.
-        .target(name: "SpillwayTestSupport", path: "Tests/SpillwayTestSupport"),
+        .target(name: "SpillwayTestSupport", dependencies: ["SpillwaySystem"], path: "Tests/SpillwayTestSupport"),
         .testTarget(name: "SpillwayCoreTests", dependencies: ["SpillwayCore"]),
         .testTarget(
             name: "SpillwaySystemTests",
@@ -111,7 +120,8 @@ let package = Package(
         ),
         .testTarget(
             name: "SpillwayIntegrationTests",
-            dependencies: ["SpillwaySystem", "SpillwayCore", "CSpillway", "SpillwayTestSupport"]
+            dependencies: ["SpillwaySystem", "SpillwayCore", "CSpillway", "SpillwayTestSupport"],
+            exclude: ["Fixtures"]
         ),
     ]
 )

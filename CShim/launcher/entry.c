@@ -12,8 +12,15 @@
  * read runs as is, with a one-line warning. The launcher is linked statically
  * so it runs in containers that have no C library at all.
  *
- * Environment: SPILLWAY_LIB_DIR (default /.spillway/lib) holds
- * libspillway.so and libspillway-musl.so.
+ * A "#!" script is judged by its interpreter (one level: "#!/usr/bin/env
+ * python3" is judged by env, whose children inherit LD_PRELOAD).
+ *
+ * Environment: SPILLWAY_LIB_DIR (default /.spillway/lib, where
+ * spillway-runtime mounts the installed lib_dir) holds libspillway.so and
+ * libspillway-musl.so, and, when installed, the preload tree
+ * preload/$LIB/libspillway.so: then LD_PRELOAD names that tree, one value
+ * that serves glibc and musl programs alike, so a glibc program that runs a
+ * musl one (or the reverse) keeps the library.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -69,8 +76,8 @@ static int resolve_program(const char *name, char out[PATH_MAX]) {
     return err;
 }
 
-/* What C library `path` needs, from its PT_INTERP; KIND_UNKNOWN with `why` set on failure. */
-static enum program_kind inspect(const char *path, const char **why) {
+/* What C library the ELF file `path` needs, from its PT_INTERP; KIND_UNKNOWN with `why` set on failure. */
+static enum program_kind inspect_elf(const char *path, const char **why) {
     *why = NULL;
     if (elf_version(EV_CURRENT) == EV_NONE) {
         *why = "libelf is unusable";
@@ -111,6 +118,35 @@ static enum program_kind inspect(const char *path, const char **why) {
     return kind;
 }
 
+/*
+ * What C library `path` needs: an ELF program by its PT_INTERP, a "#!" script
+ * by its interpreter's. `shown` receives the file the answer is about.
+ */
+static enum program_kind inspect(const char *path, const char **why, char shown[PATH_MAX]) {
+    snprintf(shown, PATH_MAX, "%s", path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        *why = strerror(errno);
+        return KIND_UNKNOWN;
+    }
+    char head[PATH_MAX];
+    ssize_t got = read(fd, head, sizeof(head) - 1);
+    close(fd);
+    if (got < 2 || head[0] != '#' || head[1] != '!') return inspect_elf(path, why);
+    head[got] = '\0';
+    char *p = head + 2;
+    while (*p == ' ' || *p == '\t') p++;
+    char *end = p;
+    while (*end != '\0' && *end != ' ' && *end != '\t' && *end != '\n') end++;
+    *end = '\0';
+    if (*p != '/') {
+        *why = "its #! line names no absolute interpreter";
+        return KIND_UNKNOWN;
+    }
+    snprintf(shown, PATH_MAX, "%s", p);
+    return inspect_elf(shown, why);
+}
+
 /* LD_PRELOAD with `lib` in front (once). */
 static int set_preload(const char *lib) {
     const char *old = getenv("LD_PRELOAD");
@@ -138,25 +174,34 @@ int main(int argc, char **argv) {
         return err == ENOENT ? 127 : 126;
     }
     const char *why = NULL;
-    enum program_kind kind = inspect(program, &why);
+    char judged[PATH_MAX];
+    enum program_kind kind = inspect(program, &why, judged);
     const char *lib_dir = getenv("SPILLWAY_LIB_DIR");
     if (lib_dir == NULL || lib_dir[0] == '\0') lib_dir = DEFAULT_LIB_DIR;
-    char lib[PATH_MAX];
+    char lib[PATH_MAX], tree[PATH_MAX];
     switch (kind) {
-    case KIND_UNKNOWN:
-        warn(program, why ? why : "cannot inspect it");
+    case KIND_UNKNOWN: {
+        char reason[PATH_MAX + 64];
+        if (strcmp(judged, program) != 0)
+            snprintf(reason, sizeof(reason), "its interpreter %s: %s", judged, why ? why : "cannot inspect it");
+        else
+            snprintf(reason, sizeof(reason), "%s", why ? why : "cannot inspect it");
+        warn(program, reason);
         break;
+    }
     case KIND_STATIC:
         setenv("SPILLWAY_PROGRAM", "static", 1);
         break;
     case KIND_GLIBC:
     case KIND_MUSL:
         snprintf(lib, sizeof(lib), "%s/%s", lib_dir, kind == KIND_MUSL ? "libspillway-musl.so" : "libspillway.so");
+        /* The preload tree's musl directory is literally named "$LIB". */
+        snprintf(tree, sizeof(tree), "%s/preload/$LIB/libspillway.so", lib_dir);
         if (access(lib, R_OK) != 0) {
             char reason[PATH_MAX + 64];
             snprintf(reason, sizeof(reason), "preload library %s: %s", lib, strerror(errno));
             warn(program, reason);
-        } else if (set_preload(lib) != 0) {
+        } else if (set_preload(access(tree, R_OK) == 0 ? tree : lib) != 0) {
             warn(program, "cannot set LD_PRELOAD");
         }
         setenv("SPILLWAY_PROGRAM", kind == KIND_MUSL ? "musl" : "glibc", 1);

@@ -40,6 +40,13 @@ public struct ControlClient: Sendable {
         return try await decode(ContainerStatus.self, from: request("POST", "/v1/containers", body: body))
     }
 
+    /// Registers a container, or gives a known one (same id and root) the name and mode set in
+    /// `registration`; answers its status either way.
+    public func upsert(_ registration: ContainerRegistration) async throws -> ContainerStatus {
+        let body = try JSONEncoder().encode(registration)
+        return try await decode(ContainerStatus.self, from: request("PUT", "/v1/containers/" + Self.pathComponent(registration.id), body: body))
+    }
+
     public func unregister(_ id: String) async throws {
         _ = try await request("DELETE", "/v1/containers/" + Self.pathComponent(id))
     }

@@ -10,6 +10,7 @@ public protocol ControlHandler: Sendable {
     func planJSON() async throws -> Data
     func register(_ registration: ContainerRegistration) async throws -> ContainerStatus
     func unregister(_ nameOrID: String) async throws
+    func upsert(_ registration: ContainerRegistration) async throws -> ContainerStatus
     var events: EventLog { get }
 }
 
@@ -50,16 +51,20 @@ public enum ControlServer {
         }
         router.post("/v1/containers") { request, _ in
             try await respond {
-                let body = try await request.body.collect(upTo: 1 << 20)
-                let registration: ContainerRegistration
-                do {
-                    registration = try JSONDecoder().decode(ContainerRegistration.self, from: Data(body.readableBytesView))
-                } catch {
-                    throw ControlError.badRequest("the registration is not valid JSON with 'id' and 'root': \(error)")
-                }
+                let registration = try await decodeRegistration(request)
                 var response = try json(await handler.register(registration), encoder)
                 response.status = .created
                 return response
+            }
+        }
+        router.put("/v1/containers/:id") { request, context in
+            try await respond {
+                let registration = try await decodeRegistration(request)
+                let id = context.parameters.get("id") ?? ""
+                guard (id.removingPercentEncoding ?? id) == registration.id else {
+                    throw ControlError.badRequest("the path names '\(id)' but the body registers '\(registration.id)'; they must be the same")
+                }
+                return try json(await handler.upsert(registration), encoder)
             }
         }
         router.delete("/v1/containers/:id") { _, context in
@@ -109,6 +114,15 @@ public enum ControlServer {
             },
             logger: logger
         )
+    }
+
+    static func decodeRegistration(_ request: Request) async throws -> ContainerRegistration {
+        let body = try await request.body.collect(upTo: 1 << 20)
+        do {
+            return try JSONDecoder().decode(ContainerRegistration.self, from: Data(body.readableBytesView))
+        } catch {
+            throw ControlError.badRequest("the registration is not valid JSON with 'id' and 'root': \(error)")
+        }
     }
 
     /// Turns thrown errors into JSON error answers.

@@ -6,6 +6,7 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 import SpillwayCore
+import SpillwayDocker
 import SpillwaySystem
 import SystemPackage
 
@@ -29,6 +30,9 @@ public enum Daemon {
             ControlServer.application(socketPath: configuration.socket, handler: supervisor, logger: logger),
             PollService(supervisor: supervisor, interval: configuration.pollInterval),
         ]
+        if let dockerSocket = configuration.dockerSocket {
+            services.append(DockerDiscoveryService(supervisor: supervisor, docker: DockerClient(socketPath: dockerSocket), logger: logger))
+        }
         if let webhook = configuration.webhookURL {
             services.append(WebhookService(url: webhook.description, events: supervisor.events, logger: logger))
         }

@@ -195,11 +195,39 @@ public actor Supervisor: ControlHandler {
             throw ControlError.conflict(
                 "container '\(id)' still has \(ByteSize(bytes: used)) in its spill area; raise its quota with `spillway grow \(id)` so they move back, then unregister it")
         }
+        try remove(managed, detail: nil)
+    }
+
+    /// Registers a container, or, when its id is known already with the same root, gives it the
+    /// name and mode in `registration` (those that are set). The runtime wrapper uses this on
+    /// every `create`, since `docker start` of a stopped container creates it again.
+    public func upsert(_ registration: ContainerRegistration) async throws -> ContainerStatus {
+        try registration.validate()
+        guard let managed = containers[registration.id] else { return try await register(registration) }
+        guard managed.record.root == registration.root else {
+            throw ControlError.conflict(
+                "container '\(registration.id)' is registered with root \(managed.record.root), not \(registration.root); unregister it first to change it")
+        }
+        let before = managed.record
+        if let name = registration.name { managed.record.name = name }
+        if let mode = registration.mode { managed.record.mode = mode }
+        if managed.record != before { try store.update(managed.record) }
+        return status(of: managed)
+    }
+
+    /// Forgets a container its engine has removed (`docker rm`): its spill area is discarded
+    /// with it, since the container's own files are gone.
+    public func forget(_ nameOrID: String) async throws {
+        try remove(try resolve(nameOrID), detail: "removed by its engine; spill area discarded")
+    }
+
+    private func remove(_ managed: ManagedContainer, detail: String?) throws {
+        let id = managed.record.id
         try partitions.remove(containerID: id)
         _ = try store.remove(id: id)
         containers.removeValue(forKey: id)
         _ = unlink(managed.slot.path.string)
-        try emit(EventRecord(timeNanoseconds: Self.now().nanosecondsSinceEpoch, container: id, kind: "unregistered"))
+        try emit(EventRecord(timeNanoseconds: Self.now().nanosecondsSinceEpoch, container: id, kind: "unregistered", detail: detail))
         planIsStale = true
     }
 
@@ -232,6 +260,9 @@ public actor Supervisor: ControlHandler {
         if byName.count == 1 { return byName[0] }
         let byPrefix = containers.values.filter { $0.record.id.hasPrefix(nameOrID) }
         if byPrefix.count == 1, !nameOrID.isEmpty { return byPrefix[0] }
+        // A full engine id names the container registered by its short form.
+        if EngineContainerID.isFullHexID(nameOrID),
+           let short = containers[String(nameOrID.prefix(EngineContainerID.shortLength))] { return short }
         if byPrefix.count > 1 {
             let ids = byPrefix.map(\.record.id).sorted().joined(separator: ", ")
             throw ControlError.badRequest("'\(nameOrID)' matches several containers (\(ids)); give more of the id")
@@ -244,7 +275,8 @@ public actor Supervisor: ControlHandler {
             id: managed.record.id, name: managed.record.name, root: managed.record.root,
             state: managed.policy.state, mode: managed.record.mode, backend: managed.usage?.kind.rawValue,
             usedBytes: managed.used, limitBytes: managed.limit, spilledBytes: managed.spilled,
-            partitionBytes: managed.partition?.limit, problem: managed.problem)
+            partitionBytes: managed.partition?.limit, problem: managed.problem,
+            slotPath: managed.slot.path.string, spillPath: managed.partition?.path.string)
     }
 
     // MARK: - Monitoring

@@ -1,21 +1,47 @@
 // spillway-runtime: the OCI runtime wrapper dockerd, containerd or CRI-O call instead of runc.
 //
-// Every command is passed to runc unchanged. (Registering the container with the daemon and
-// injecting the preload library on `create` comes with the container integration.) The runc
-// binary is SPILLWAY_RUNC, or `runc` on PATH.
+// On `create` (and `run`) it registers the container with the spillway daemon, rewrites the
+// bundle's config.json (bind mounts of the libraries, launcher, slot and spill area under
+// /.spillway, the launcher in front of the program, the SPILLWAY_* environment) and then runs
+// runc with the original arguments. Every other command goes to runc unchanged. If the daemon
+// cannot be reached the container starts unmanaged with one log line, or, with
+// --spillway-if-unreachable=refuse, is refused. Options: docs/CONTAINERS.md.
 #if canImport(Glibc)
 import Glibc
 #endif
+import SpillwayCore
 import SpillwaySystem
 
-let arguments = CommandLine.arguments
-let runcName = getenv("SPILLWAY_RUNC").map { String(cString: $0) } ?? "runc"
-guard let runc = ProcessReplacement.resolve(runcName) else {
-    StandardError.print("spillway-runtime: cannot find runc ('\(runcName)'): install runc or set SPILLWAY_RUNC to its path")
+let invocation: RuntimeInvocation
+do {
+    invocation = try RuntimeInvocation.parse(Array(CommandLine.arguments.dropFirst()))
+} catch {
+    StandardError.print("spillway-runtime: \(error)")
+    exit(2)
+}
+let options = RuntimeSettings(invocation.options)
+
+if invocation.createsContainer {
+    switch await RuntimePreparation(invocation: invocation, settings: options).run() {
+    case .managed:
+        break
+    case .unmanaged(let reason):
+        let id = invocation.containerID ?? "?"
+        if options.ifUnreachable == .refuse {
+            RuntimeLog.write("spillway-runtime: refusing to create container \(id): \(reason) (--spillway-if-unreachable=refuse)",
+                             level: "error", invocation: invocation)
+            exit(1)
+        }
+        RuntimeLog.write("spillway-runtime: container \(id) starts unmanaged: \(reason)", level: "warning", invocation: invocation)
+    }
+}
+
+guard let runc = ProcessReplacement.resolve(options.runc) else {
+    StandardError.print("spillway-runtime: cannot find runc ('\(options.runc)'): install runc, or give its path with --spillway-runc or SPILLWAY_RUNC")
     exit(127)
 }
 do {
-    try ProcessReplacement.exec(runc, arguments: [runc] + arguments.dropFirst())
+    try ProcessReplacement.exec(runc, arguments: [runc] + invocation.runcArguments)
 } catch {
     StandardError.print("spillway-runtime: \(error)")
     exit(126)

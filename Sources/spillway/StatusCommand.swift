@@ -44,7 +44,7 @@ struct StatusTable {
                 c.state.description,
                 ByteSize(bytes: c.spilledBytes).description,
                 c.partitionBytes.map { ByteSize(bytes: $0).description } ?? "shared",
-                c.mode + (c.problem == nil ? "" : " (!)"),
+                c.mode + (c.canSpill ? "" : " (cannot spill)") + (c.problem == nil ? "" : " (!)"),
             ]
         }
     }

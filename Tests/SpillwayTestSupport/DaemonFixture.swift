@@ -14,8 +14,10 @@ public final class DaemonFixture: @unchecked Sendable {
     public private(set) var process: Process?
     private let logPath: String
 
-    /// - Parameter extraConfig: more TOML lines (e.g. `webhook_url = "..."`).
-    public init(mainMegabytes: Int = 1024, subMegabytes: Int = 1024, extraConfig: String = "") throws {
+    /// - Parameters:
+    ///   - dockerSocket: the `docker_socket` to discover containers on (`""`: none).
+    ///   - extraConfig: more TOML lines (e.g. `webhook_url = "..."`).
+    public init(mainMegabytes: Int = 1024, subMegabytes: Int = 1024, dockerSocket: String = "", extraConfig: String = "") throws {
         main = try LoopFilesystem(type: "btrfs", megabytes: mainMegabytes)
         do {
             sub = try LoopFilesystem(type: "btrfs", megabytes: subMegabytes, options: "nosuid,nodev")
@@ -36,7 +38,7 @@ public final class DaemonFixture: @unchecked Sendable {
                 state_dir = "\(base)/state"
                 run_dir = "\(base)/run"
                 poll_interval = 0.25
-                docker_socket = ""
+                docker_socket = "\(dockerSocket)"
                 \(extraConfig)
                 """
             try config.write(toFile: configPath, atomically: true, encoding: .utf8)

@@ -7,6 +7,7 @@
 /// | `GET /v1/plan` | | the sub-disk plan, JSON |
 /// | `GET /v1/events?since=SEQ&follow=1` | | ``EventRecord`` JSON lines; with `follow`, kept open |
 /// | `POST /v1/containers` | ``ContainerRegistration`` | ``ContainerStatus`` (201), 409 if known |
+/// | `PUT /v1/containers/{id}` | ``ContainerRegistration`` | ``ContainerStatus``: registers, or renames a known one |
 /// | `DELETE /v1/containers/{name-or-id}` | | 204, 404 if unknown |
 ///
 /// Errors are ``APIErrorBody`` with a 4xx or 5xx status; `error` is one line for the operator.
@@ -75,10 +76,14 @@ public struct ContainerStatus: Codable, Sendable, Equatable {
     public var partitionBytes: UInt64?
     /// The last problem reading or acting on this container, if any.
     public var problem: String?
+    /// Its slot file and spill area on the host (what the runtime wrapper mounts into it).
+    public var slotPath: String?
+    public var spillPath: String?
 
     public init(
         id: String, name: String, root: String, state: SlotState, mode: String, backend: String?,
-        usedBytes: UInt64?, limitBytes: UInt64?, spilledBytes: UInt64, partitionBytes: UInt64?, problem: String?
+        usedBytes: UInt64?, limitBytes: UInt64?, spilledBytes: UInt64, partitionBytes: UInt64?, problem: String?,
+        slotPath: String? = nil, spillPath: String? = nil
     ) {
         self.id = id
         self.name = name
@@ -91,7 +96,13 @@ public struct ContainerStatus: Codable, Sendable, Equatable {
         self.spilledBytes = spilledBytes
         self.partitionBytes = partitionBytes
         self.problem = problem
+        self.slotPath = slotPath
+        self.spillPath = spillPath
     }
+
+    /// Whether the container can spill: only `monitor` containers (started without the
+    /// runtime wrapper or the launcher) cannot, for no preload library runs in them.
+    public var canSpill: Bool { mode != "monitor" }
 
     /// used / limit, when both are known and the limit is not zero.
     public var usageRate: Double? {
@@ -105,6 +116,8 @@ public struct ContainerStatus: Codable, Sendable, Equatable {
         case limitBytes = "limit_bytes"
         case spilledBytes = "spilled_bytes"
         case partitionBytes = "partition_bytes"
+        case slotPath = "slot_path"
+        case spillPath = "spill_path"
     }
 }
 

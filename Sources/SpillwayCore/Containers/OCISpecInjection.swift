@@ -1,0 +1,109 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Rewrites an OCI bundle's config.json so that the container runs under Spillway: bind mounts
+/// of the libraries, the launcher, the slot (read-only) and the spill area (read-write) under
+/// ``ContainerLayout/base``, the launcher in front of `process.args`, and the `SPILLWAY_*`
+/// environment. Every other field is kept as it was. Applying it twice gives the same result.
+public struct OCISpecInjection: Sendable, Equatable {
+    /// Host paths of what is mounted into the container.
+    public var libDir: String
+    public var launcher: String
+    public var slot: String
+    public var spill: String
+
+    public init(libDir: String, launcher: String, slot: String, spill: String) {
+        self.libDir = libDir
+        self.launcher = launcher
+        self.slot = slot
+        self.spill = spill
+    }
+
+    /// The mounts added, in order.
+    public var mounts: [JSONValue] {
+        func bind(_ source: String, _ destination: String, _ options: [String]) -> JSONValue {
+            .object([
+                "destination": .string(destination), "type": .string("bind"), "source": .string(source),
+                "options": .array((["rbind"] + options).map(JSONValue.string)),
+            ])
+        }
+        return [
+            bind(libDir, ContainerLayout.libDir, ["ro", "nosuid", "nodev"]),
+            bind(launcher, ContainerLayout.launcher, ["ro", "nosuid", "nodev"]),
+            bind(slot, ContainerLayout.slot, ["ro", "nosuid", "nodev", "noexec"]),
+            bind(spill, ContainerLayout.spill, ["rw", "nosuid", "nodev"]),
+        ]
+    }
+
+    /// The rewritten config.json.
+    ///
+    /// - Throws: ``InputError`` when `config` is not JSON, or has no `process.args` to run.
+    public func apply(to config: Data) throws(InputError) -> Data {
+        var document = try Self.decode(config)
+        guard var process = document["process"]?.objectValue else {
+            throw InputError("config.json has no 'process' object; it is not an OCI runtime spec with a program to run")
+        }
+        guard var args = process["args"]?.arrayValue, !args.isEmpty else {
+            throw InputError("config.json has no 'process.args'; the container has no program to start")
+        }
+        if args.first?.stringValue != ContainerLayout.launcher {
+            args.insert(.string(ContainerLayout.launcher), at: 0)
+        }
+        process["args"] = .array(args)
+        let ours = Set(ContainerLayout.environment.map(\.0))
+        var env = (process["env"]?.arrayValue ?? []).filter { entry in
+            guard let text = entry.stringValue, let equals = text.firstIndex(of: "=") else { return true }
+            return !ours.contains(String(text[..<equals]))
+        }
+        env += ContainerLayout.environment.map { .string("\($0.0)=\($0.1)") }
+        process["env"] = .array(env)
+        document["process"] = .object(process)
+        let kept = (document["mounts"]?.arrayValue ?? []).filter { mount in
+            guard let destination = mount["destination"]?.stringValue else { return true }
+            return destination != ContainerLayout.base && !destination.hasPrefix(ContainerLayout.base + "/")
+        }
+        document["mounts"] = .array(kept + mounts)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        do {
+            return try encoder.encode(JSONValue.object(document))
+        } catch {
+            throw InputError("config.json could not be written back: \(error)")
+        }
+    }
+
+    /// The container's root filesystem as the host sees it: `root.path`, made absolute against
+    /// the bundle directory when relative.
+    ///
+    /// - Throws: ``InputError`` when `config` is not JSON or has no `root.path`.
+    public static func rootPath(of config: Data, bundle: String) throws(InputError) -> String {
+        let document = try decode(config)
+        guard let path = document["root"]?.objectValue?["path"]?.stringValue, !path.isEmpty else {
+            throw InputError("config.json has no 'root.path'; the bundle does not say where the container's root filesystem is")
+        }
+        if path.hasPrefix("/") { return path }
+        return (bundle.hasSuffix("/") ? bundle : bundle + "/") + path
+    }
+
+    /// Annotations of the spec (`annotations`), e.g. a Kubernetes container name.
+    public static func annotations(of config: Data) -> [String: String] {
+        guard let document = try? decode(config), let members = document["annotations"]?.objectValue else { return [:] }
+        return members.compactMapValues(\.stringValue)
+    }
+
+    static func decode(_ config: Data) throws(InputError) -> [String: JSONValue] {
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: config)
+        } catch {
+            throw InputError("config.json is not valid JSON (\(error)); the bundle is damaged")
+        }
+        guard case .object(let members) = value else {
+            throw InputError("config.json is not a JSON object; the bundle is damaged")
+        }
+        return members
+    }
+}

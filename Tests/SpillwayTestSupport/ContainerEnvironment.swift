@@ -1,0 +1,98 @@
+import Foundation
+import SpillwaySystem
+
+/// A whole container host for tests: a ``DaemonFixture`` (btrfs main disk with quotas, btrfs
+/// sub disk, the spillway daemon with Docker discovery on) and a ``PrivateDockerd`` whose data
+/// root is on that main disk, with `spillway-runtime` registered as the runtime `spillway`.
+/// ``destroy()`` stops dockerd first, then the daemon, then removes the disks.
+public final class ContainerEnvironment: @unchecked Sendable {
+    public let daemon: DaemonFixture
+    public let dockerd: PrivateDockerd
+
+    public init(mainMegabytes: Int = 2048, subMegabytes: Int = 1024, extraConfig: String = "") throws {
+        dockerd = try PrivateDockerd()
+        do {
+            daemon = try DaemonFixture(
+                mainMegabytes: mainMegabytes, subMegabytes: subMegabytes, dockerSocket: dockerd.socket,
+                extraConfig: "lib_dir = \"\(Paths.shimBuild.path)\"\n" + extraConfig)
+        } catch {
+            dockerd.destroy()
+            throw error
+        }
+        do {
+            try daemon.start()
+            try dockerd.start(dataRoot: daemon.main.mountPoint + "/docker", runtimes: [
+                "spillway": (Paths.executable("spillway-runtime"),
+                             ["--spillway-socket=\(daemon.socket)", "--spillway-lib-dir=\(Paths.shimBuild.path)"]),
+            ])
+        } catch {
+            destroy()
+            throw error
+        }
+    }
+
+    /// `docker run --rm --network none --runtime RUNTIME --storage-opt size=SIZE ARGS...`.
+    public func run(runtime: String = "spillway", size: String, name: String? = nil, _ arguments: [String]) throws -> HostCommand.Result {
+        var argv = ["run", "--network", "none", "--runtime", runtime, "--storage-opt", "size=" + size]
+        if let name { argv += ["--name", name] }
+        return try dockerd.docker(argv + arguments)
+    }
+
+    /// Stops dockerd and the daemon and removes everything; safe to call twice.
+    public func destroy() {
+        dockerd.destroy()
+        daemon.destroy()
+    }
+
+    deinit { destroy() }
+}
+
+/// Runs `body` with a ``ContainerEnvironment`` and always cleans up.
+public func withContainerEnvironment<T>(
+    mainMegabytes: Int = 2048, subMegabytes: Int = 1024, extraConfig: String = "", _ body: (ContainerEnvironment) throws -> T
+) throws -> T {
+    let environment = try ContainerEnvironment(mainMegabytes: mainMegabytes, subMegabytes: subMegabytes, extraConfig: extraConfig)
+    defer { environment.destroy() }
+    return try body(environment)
+}
+
+/// Container images the tests share, built once per test run.
+public enum ContainerImages {
+    /// Where images and caches live across runs (CI may keep it).
+    public static let cacheDirectory = "/var/cache/spillway-test"
+
+    /// A tar of this host's tools (``RootFilesystemImage/defaultPrograms``), sqlite3, the musl
+    /// loader and the given musl program, built at the first call of this run.
+    public static func hostTools() throws -> String {
+        try hostToolsResult.get()
+    }
+
+    private static let hostToolsResult: Result<String, Error> = Result {
+        try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
+        let tarball = cacheDirectory + "/host-tools.tar"
+        var extras: [String] = []
+        if FileManager.default.fileExists(atPath: "/lib/ld-musl-x86_64.so.1") { extras.append("/lib/ld-musl-x86_64.so.1") }
+        try RootFilesystemImage.build(tarball: tarball, scratch: cacheDirectory,
+                                      programs: RootFilesystemImage.defaultPrograms + ["sqlite3"], extraFiles: extras)
+        return tarball
+    }
+
+    /// Debian 12 minbase with python3 and sqlite3 (debootstrap from the Debian mirror), cached
+    /// as a tar in ``cacheDirectory`` across runs.
+    public static func bookworm() throws -> String {
+        try bookwormResult.get()
+    }
+
+    private static let bookwormResult: Result<String, Error> = Result {
+        let tarball = cacheDirectory + "/bookworm-python3-sqlite3.tar"
+        if FileManager.default.fileExists(atPath: tarball) { return tarball }
+        try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
+        let tree = cacheDirectory + "/bookworm-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: tree) }
+        try Command.check(["debootstrap", "--variant=minbase", "--include=python3,sqlite3", "bookworm", tree,
+                           "http://deb.debian.org/debian"])
+        try Command.check(["tar", "-C", tree, "-cf", tarball + ".tmp", "."])
+        try FileManager.default.moveItem(atPath: tarball + ".tmp", toPath: tarball)
+        return tarball
+    }
+}
