@@ -8,6 +8,7 @@
 /// | `GET /v1/events?since=SEQ&follow=1` | | ``EventRecord`` JSON lines; with `follow`, kept open |
 /// | `POST /v1/containers` | ``ContainerRegistration`` | ``ContainerStatus`` (201), 409 if known |
 /// | `DELETE /v1/containers/{name-or-id}` | | 204, 404 if unknown |
+/// | `POST /v1/containers/{name-or-id}/grow` | ``GrowRequest`` | ``GrowResult``; 400 for a size it refuses |
 ///
 /// Errors are ``APIErrorBody`` with a 4xx or 5xx status; `error` is one line for the operator.
 public enum ControlAPI {
@@ -75,10 +76,13 @@ public struct ContainerStatus: Codable, Sendable, Equatable {
     public var partitionBytes: UInt64?
     /// The last problem reading or acting on this container, if any.
     public var problem: String?
+    /// The drain under way or last finished, if any (`spillway grow --wait` follows it).
+    public var drain: DrainProgress?
 
     public init(
         id: String, name: String, root: String, state: SlotState, mode: String, backend: String?,
-        usedBytes: UInt64?, limitBytes: UInt64?, spilledBytes: UInt64, partitionBytes: UInt64?, problem: String?
+        usedBytes: UInt64?, limitBytes: UInt64?, spilledBytes: UInt64, partitionBytes: UInt64?, problem: String?,
+        drain: DrainProgress? = nil
     ) {
         self.id = id
         self.name = name
@@ -91,6 +95,7 @@ public struct ContainerStatus: Codable, Sendable, Equatable {
         self.spilledBytes = spilledBytes
         self.partitionBytes = partitionBytes
         self.problem = problem
+        self.drain = drain
     }
 
     /// used / limit, when both are known and the limit is not zero.
@@ -100,7 +105,7 @@ public struct ContainerStatus: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, name, root, state, mode, backend, problem
+        case id, name, root, state, mode, backend, problem, drain
         case usedBytes = "used_bytes"
         case limitBytes = "limit_bytes"
         case spilledBytes = "spilled_bytes"

@@ -1,0 +1,50 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// Inodes that some process maps shared and writable, read once per drain pass from
+/// /proc/PID/maps. Stores through such a mapping would go on landing in the spill-area copy, so
+/// the drain leaves those files until they are unmapped.
+///
+/// btrfs reports the filesystem's device in maps but each subvolume's own anonymous device in
+/// stat, so an entry matches on the inode alone when either device is anonymous (major 0); a
+/// false match only defers a file to the next pass.
+struct MappedFiles {
+    private var entries: Set<MappedKey> = []
+
+    struct MappedKey: Hashable {
+        let major: UInt32
+        let minor: UInt32
+        let inode: UInt64
+    }
+
+    static func scan() -> MappedFiles {
+        var result = MappedFiles()
+        guard let pids = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return result }
+        for pid in pids where pid.first?.isNumber == true {
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n") {
+                let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+                guard fields.count >= 5 else { continue }
+                let perms = Array(fields[1].utf8)
+                guard perms.count == 4, perms[1] == UInt8(ascii: "w"), perms[3] == UInt8(ascii: "s") else { continue }
+                let dev = fields[3].split(separator: ":")
+                guard dev.count == 2, let major = UInt32(dev[0], radix: 16), let minor = UInt32(dev[1], radix: 16),
+                      let inode = UInt64(fields[4]), inode != 0 else { continue }
+                result.entries.insert(MappedKey(major: major, minor: minor, inode: inode))
+            }
+        }
+        return result
+    }
+
+    /// Whether the file with `st` is among them.
+    func contains(_ st: stat) -> Bool {
+        guard !entries.isEmpty else { return false }
+        let dev = UInt64(st.st_dev)
+        let major = UInt32((dev >> 8) & 0xfff) | UInt32(truncatingIfNeeded: (dev >> 32) & ~0xfff)
+        let minor = UInt32(dev & 0xff) | UInt32(truncatingIfNeeded: (dev >> 12) & ~0xff)
+        let inode = UInt64(st.st_ino)
+        return entries.contains { $0.inode == inode && (($0.major == major && $0.minor == minor) || $0.major == 0 || major == 0) }
+    }
+}
