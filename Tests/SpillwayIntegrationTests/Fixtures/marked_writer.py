@@ -11,7 +11,8 @@ import fcntl, os, struct, sys, time
 F_OFD_SETLK = 37
 MARK = 0x7ffffffffffffff0
 path, stop, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
-fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+# O_RDWR: a read lock needs a description open for reading (F_RDLCK on O_WRONLY is EBADF).
+fd = os.open(path, os.O_RDWR | os.O_APPEND)
 # struct flock: short l_type, short l_whence, off_t l_start, off_t l_len, pid_t l_pid (0 for OFD locks)
 fcntl.fcntl(fd, F_OFD_SETLK, struct.pack("hhqqi4x", fcntl.F_RDLCK, os.SEEK_SET, MARK, 1, 0))
 print("locked", flush=True)
