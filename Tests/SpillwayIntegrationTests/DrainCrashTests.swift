@@ -123,7 +123,7 @@ struct DrainCrashTests {
         // A copy as the library makes it: data, metadata, the origin attribute.
         func copy(to path: String) throws {
             try Command.check(["cp", "-a", "--sparse=always", source, path])
-            try Command.check(["setfattr", "-n", "user.spillway.origin", "-v", origin, path])
+            try Command.check(["python3", "-c", "import os, sys; os.setxattr(sys.argv[1], 'user.spillway.origin', sys.argv[2].encode())", path, origin])
             try Command.check(["touch", "-h", "-m", "-d", "@\(st.st_mtim.tv_sec).\(String(format: "%09d", st.st_mtim.tv_nsec))", path])
         }
         var lock: Int32 = -1
@@ -169,15 +169,17 @@ struct DrainCrashTests {
         let spill = try GrowDrainTests.manifest(stage.spill)
         #expect(GrowDrainTests.leftovers(tree).isEmpty && GrowDrainTests.leftovers(spill).isEmpty, "\(state): \(spill.keys.sorted())")
         let places = [tree["d/mib-plus-one"], spill["d/mib-plus-one"]].compactMap { $0 }
+        // Staging with cp read the source, which moved its access time: compare without it.
+        func plain(_ entry: [String: AnyHashableJSON]?) -> [String: AnyHashableJSON]? { entry?.filter { $0.key != "atime_ns" } }
         switch state {
         case "after-unlink":
             #expect(places.count == 1 && spill["d/mib-plus-one"] != nil, "\(state)")
         case "after-rename":
-            #expect(places.count == 1 && spill["d/mib-plus-one"] == original["d/mib-plus-one"], "\(state): finished into the spill area")
+            #expect(places.count == 1 && plain(spill["d/mib-plus-one"]) == plain(original["d/mib-plus-one"]), "\(state): finished into the spill area")
         case "source-changed-after-rename":
             #expect(places.count == 1 && tree["d/mib-plus-one"] != nil, "\(state): the changed source is kept")
         default:
-            #expect(places.count == 1 && tree["d/mib-plus-one"] == original["d/mib-plus-one"], "\(state): rolled back")
+            #expect(places.count == 1 && plain(tree["d/mib-plus-one"]) == plain(original["d/mib-plus-one"]), "\(state): rolled back")
         }
         #expect(tree["d/xattrs"] == original["d/xattrs"], "an uninvolved file is untouched")
     }
