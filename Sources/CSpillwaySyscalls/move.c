@@ -68,7 +68,8 @@ int spillway_copy_data(int in, int out, uint64_t size) {
     off_t end = (off_t)size;
     off_t pos = 0;
     int mode = 0;
-    if (ftruncate(out, 0) != 0) return -1;
+    /* `out` is a new, empty file: no truncation to zero first (btrfs would then flush it
+     * on close, file by file). */
     while (pos < end) {
         off_t data = lseek(in, pos, SEEK_DATA);
         if (data < 0) {

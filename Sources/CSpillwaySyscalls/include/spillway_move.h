@@ -15,7 +15,7 @@
 #define SPILLWAY_O_PATH 010000000
 #define SPILLWAY_O_NOATIME 01000000
 
-/* Copies every data extent of `in` below `size` to `out` at the same offsets
+/* Copies every data extent of `in` below `size` to `out` (a new, empty file) at the same offsets
  * (holes stay holes) and sets `out`'s size to `size`. copy_file_range(2)
  * first; sendfile(2), then read/write, where the kernel refuses it. */
 int spillway_copy_data(int in, int out, uint64_t size);

@@ -64,6 +64,8 @@ public final class DrainEngine: @unchecked Sendable {
     let journal: any MoveJournal
     public var options: Options
     static let origin = SPILLWAY_ORIGIN_XATTR
+    private let tempStem = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+    private var tempCounter = 0
     static let writerMark = Int64(SPILLWAY_WRITER_MARK_OFFSET)
 
     /// - Parameters:
@@ -77,6 +79,12 @@ public final class DrainEngine: @unchecked Sendable {
         self.journal = journal
         self.options = options
     }
+
+    /// The device of the spill area's filesystem as mappings name it (mountinfo's major:minor).
+    lazy var spillSuperblock: (major: UInt32, minor: UInt32)? = {
+        guard let id = Descriptors.mountID(spill.fd), let entry = try? MountTable.current().entry(mountID: id) else { return nil }
+        return (entry.major, entry.minor)
+    }()
 
     // MARK: - Walking
 
@@ -121,7 +129,7 @@ public final class DrainEngine: @unchecked Sendable {
         let plan = DrainPlan(entries: try listing())
         report(.planned(files: plan.filesTotal, bytes: plan.bytesTotal))
         var result = PassResult()
-        let mapped = MappedFiles.scan()
+        let mapped = MappedFiles.scan(superblock: spillSuperblock)
         var batch = Batch()
         var directories = DirectoryCache(tree: tree, spill: spill)
         var blocked: [String] = []  // directories that could not be entered: skip below them
@@ -255,7 +263,7 @@ public final class DrainEngine: @unchecked Sendable {
     private func move(_ items: inout [PendingMove], result: inout PassResult, report: (Report) -> Void) throws {
         // 1. Intent records naming the temporary files, before they exist.
         for index in items.indices {
-            items[index].tempName = ShimMoveIntent.tempPrefix + "drain." + Self.uniqueSuffix()
+            items[index].tempName = ShimMoveIntent.tempPrefix + "drain." + uniqueSuffix()
         }
         let ids = try journal.begin(items.map { $0.intent(container: container) })
         for index in items.indices {
@@ -458,10 +466,10 @@ public final class DrainEngine: @unchecked Sendable {
         return (String(path[..<slash]), String(path[path.index(after: slash)...]))
     }
 
-    static func uniqueSuffix() -> String {
-        var bytes = [UInt8](repeating: 0, count: 8)
-        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
-        return "\(getpid())." + bytes.map { String($0, radix: 16) }.joined()
+    /// `<pid>.<random stem of this engine>.<counter>`: unique without a random draw per file.
+    func uniqueSuffix() -> String {
+        tempCounter += 1
+        return "\(getpid()).\(tempStem).\(tempCounter)"
     }
 
     /// Test-only fault injection: SIGKILL at `step` of the move of `path`.

@@ -7,9 +7,10 @@ import Foundation
 /// /proc/PID/maps. Stores through such a mapping would go on landing in the spill-area copy, so
 /// the drain leaves those files until they are unmapped.
 ///
-/// btrfs reports the filesystem's device in maps but each subvolume's own anonymous device in
-/// stat, so an entry matches on the inode alone when either device is anonymous (major 0); a
-/// false match only defers a file to the next pass.
+/// A mapping names the device of its filesystem's superblock, which on btrfs is not the
+/// subvolume's own device that stat reports; so an entry matches a file when its inode matches
+/// and its device is either the file's or the superblock device of the spill area's mount
+/// (``scan(superblock:)``, from mountinfo). A false match only defers a file to the next pass.
 struct MappedFiles {
     private var entries: Set<MappedKey> = []
 
@@ -19,8 +20,11 @@ struct MappedFiles {
         let inode: UInt64
     }
 
-    static func scan() -> MappedFiles {
+    private var superblock: (UInt32, UInt32)?
+
+    static func scan(superblock: (major: UInt32, minor: UInt32)?) -> MappedFiles {
         var result = MappedFiles()
+        result.superblock = superblock
         guard let pids = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return result }
         for pid in pids where pid.first?.isNumber == true {
             guard let text = try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8) else { continue }
@@ -45,6 +49,9 @@ struct MappedFiles {
         let major = UInt32((dev >> 8) & 0xfff) | UInt32(truncatingIfNeeded: (dev >> 32) & ~0xfff)
         let minor = UInt32(dev & 0xff) | UInt32(truncatingIfNeeded: (dev >> 12) & ~0xff)
         let inode = UInt64(st.st_ino)
-        return entries.contains { $0.inode == inode && (($0.major == major && $0.minor == minor) || $0.major == 0 || major == 0) }
+        return entries.contains { entry in
+            entry.inode == inode && ((entry.major == major && entry.minor == minor)
+                || (superblock.map { entry.major == $0.0 && entry.minor == $0.1 } ?? false))
+        }
     }
 }
