@@ -47,6 +47,12 @@ public struct ControlClient: Sendable {
         return try await decode(ContainerStatus.self, from: request("PUT", "/v1/containers/" + Self.pathComponent(registration.id), body: body))
     }
 
+    /// Raises a container's main-disk limit (`--to` or `--by`, in bytes) and starts its drain.
+    public func grow(_ id: String, _ grow: GrowRequest) async throws -> GrowResult {
+        let body = try JSONEncoder().encode(grow)
+        return try await decode(GrowResult.self, from: request("POST", "/v1/containers/" + Self.pathComponent(id) + "/grow", body: body))
+    }
+
     public func unregister(_ id: String) async throws {
         _ = try await request("DELETE", "/v1/containers/" + Self.pathComponent(id))
     }

@@ -11,6 +11,7 @@ public protocol ControlHandler: Sendable {
     func register(_ registration: ContainerRegistration) async throws -> ContainerStatus
     func unregister(_ nameOrID: String) async throws
     func upsert(_ registration: ContainerRegistration) async throws -> ContainerStatus
+    func grow(_ nameOrID: String, _ request: GrowRequest) async throws -> GrowResult
     var events: EventLog { get }
 }
 
@@ -72,6 +73,19 @@ public enum ControlServer {
                 let id = context.parameters.get("id") ?? ""
                 try await handler.unregister(id.removingPercentEncoding ?? id)
                 return Response(status: .noContent)
+            }
+        }
+        router.post("/v1/containers/:id/grow") { request, context in
+            try await respond {
+                let id = context.parameters.get("id") ?? ""
+                let body = try await request.body.collect(upTo: 1 << 16)
+                let grow: GrowRequest
+                do {
+                    grow = try JSONDecoder().decode(GrowRequest.self, from: Data(body.readableBytesView))
+                } catch {
+                    throw ControlError.badRequest("the grow request is not valid JSON with 'to' or 'by' in bytes: \(error)")
+                }
+                return try json(await handler.grow(id.removingPercentEncoding ?? id, grow), encoder)
             }
         }
         router.get("/v1/events") { request, _ in

@@ -19,7 +19,9 @@ public actor Supervisor: ControlHandler {
     let subDisk: SubDisk
     let partitions: any PartitionBackend
     let logger: Logger
-    private var containers: [String: ManagedContainer] = [:]
+    /// The drain threads and their progress (Supervisor+Grow.swift).
+    let drains: DrainService
+    var containers: [String: ManagedContainer] = [:]
     private var plan: PartitionPlan?
     /// Containers came or went since the last plan: re-plan at the next poll (once for many).
     private var planIsStale = false
@@ -68,6 +70,7 @@ public actor Supervisor: ControlHandler {
         self.partitions = try Self.partitionBackend(configuration.partitionBackend, subDisk: subDisk)
         self.events = EventLog(store: store)
         self.logger = logger
+        self.drains = try DrainService(store: store, logger: logger)
         try await restore()
     }
 
@@ -118,6 +121,7 @@ public actor Supervisor: ControlHandler {
         // Quotas first: the plan weighs partitions by them.
         let now = Self.now()
         for managed in containers.values { sample(managed, at: now, applyPolicy: false) }
+        for managed in containers.values { resumeDrain(managed) }
         try replan()
     }
 
@@ -276,7 +280,8 @@ public actor Supervisor: ControlHandler {
             state: managed.policy.state, mode: managed.record.mode, backend: managed.usage?.kind.rawValue,
             usedBytes: managed.used, limitBytes: managed.limit, spilledBytes: managed.spilled,
             partitionBytes: managed.partition?.limit, problem: managed.problem,
-            slotPath: managed.slot.path.string, spillPath: managed.partition?.path.string)
+            slotPath: managed.slot.path.string, spillPath: managed.partition?.path.string,
+            drain: drains.progress(managed.record.id))
     }
 
     // MARK: - Monitoring
@@ -333,7 +338,7 @@ public actor Supervisor: ControlHandler {
         apply(actions, to: managed)
     }
 
-    private func apply(_ actions: [PolicyAction], to managed: ManagedContainer) {
+    func apply(_ actions: [PolicyAction], to managed: ManagedContainer) {
         for action in actions {
             let event = action.event
             switch action {
@@ -353,6 +358,7 @@ public actor Supervisor: ControlHandler {
                     managed.problem = "cannot update its slot: \(error)"
                     logger.error("slot update failed", metadata: ["id": "\(managed.record.id)", "error": "\(error)"])
                 }
+                drainAction(action, for: managed)
             }
             do {
                 try emit(EventRecord(
@@ -417,7 +423,7 @@ public actor Supervisor: ControlHandler {
     }
 
     @discardableResult
-    private func emit(_ event: EventRecord) throws -> EventRecord {
+    func emit(_ event: EventRecord) throws -> EventRecord {
         let stored = try store.append(event)
         Task { [events] in await events.publish(stored) }
         logger.info("event", metadata: ["container": "\(event.container)", "kind": "\(event.kind)"])
@@ -426,6 +432,7 @@ public actor Supervisor: ControlHandler {
 
     /// Releases slots and mounts at shutdown (partitions stay; the next start resumes them).
     public func shutdown() async {
+        drains.stopAll()
         await events.finishAll()
     }
 }

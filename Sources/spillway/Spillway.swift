@@ -16,7 +16,8 @@ struct Spillway: AsyncParsableCommand {
         version: "spillway \(SpillwayVersion.current) (libfuse \(FuseLibrary.version))",
         subcommands: [
             DaemonCommand.self, StatusCommand.self, PlanCommand.self, EventsCommand.self,
-            RegisterCommand.self, UnregisterCommand.self, SlotCommand.self, InspectCommand.self, DemoCommand.self,
+            RegisterCommand.self, UnregisterCommand.self, GrowCommand.self, SlotCommand.self, InspectCommand.self, DemoCommand.self,
+            DrainTestCommand.self,
         ]
     )
 }

@@ -9,6 +9,7 @@
 /// | `POST /v1/containers` | ``ContainerRegistration`` | ``ContainerStatus`` (201), 409 if known |
 /// | `PUT /v1/containers/{id}` | ``ContainerRegistration`` | ``ContainerStatus``: registers, or renames a known one |
 /// | `DELETE /v1/containers/{name-or-id}` | | 204, 404 if unknown |
+/// | `POST /v1/containers/{name-or-id}/grow` | ``GrowRequest`` | ``GrowResult``; 400 for a size it refuses |
 ///
 /// Errors are ``APIErrorBody`` with a 4xx or 5xx status; `error` is one line for the operator.
 public enum ControlAPI {
@@ -79,11 +80,14 @@ public struct ContainerStatus: Codable, Sendable, Equatable {
     /// Its slot file and spill area on the host (what the runtime wrapper mounts into it).
     public var slotPath: String?
     public var spillPath: String?
+    /// The drain under way or last finished, if any (`spillway grow --wait` follows it).
+    public var drain: DrainProgress?
 
     public init(
         id: String, name: String, root: String, state: SlotState, mode: String, backend: String?,
         usedBytes: UInt64?, limitBytes: UInt64?, spilledBytes: UInt64, partitionBytes: UInt64?, problem: String?,
-        slotPath: String? = nil, spillPath: String? = nil
+        slotPath: String? = nil, spillPath: String? = nil,
+        drain: DrainProgress? = nil
     ) {
         self.id = id
         self.name = name
@@ -98,6 +102,7 @@ public struct ContainerStatus: Codable, Sendable, Equatable {
         self.problem = problem
         self.slotPath = slotPath
         self.spillPath = spillPath
+        self.drain = drain
     }
 
     /// Whether the container can spill: only `monitor` containers (started without the
@@ -111,7 +116,7 @@ public struct ContainerStatus: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, name, root, state, mode, backend, problem
+        case id, name, root, state, mode, backend, problem, drain
         case usedBytes = "used_bytes"
         case limitBytes = "limit_bytes"
         case spilledBytes = "spilled_bytes"

@@ -1,0 +1,576 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSpillway
+import CSpillwaySyscalls
+import Foundation
+import SpillwayCore
+import SystemPackage
+
+/// Moves a container's spilled files back from its spill area into its tree (claim 5), one pass
+/// at a time, with the crash-safe move protocol (``MoveStep``) and without leaving the two trees
+/// whatever the container does to them meanwhile (see ``HeldDirectory``).
+///
+/// A pass walks the spill area with descriptors, plans the order (``DrainPlan``: directories
+/// first) and moves every entry it can: regular files as data (holes kept, copy_file_range),
+/// symlinks as symlinks, FIFOs and device nodes recreated with mknodat, never opened. A file a
+/// writer holds (the writer mark of spillway_slot.h), a file the preload library is moving
+/// (its flock), or a file mapped shared-writable is deferred to a later pass.
+///
+/// Moves are batched: up to ``Options/batchFiles`` files share each durability barrier (one
+/// syncfs of each filesystem and one database transaction per step instead of one per file),
+/// which keeps a drain of many small files near the speed of `cp -a`. Each file still goes
+/// through every step in order, so the invariant holds per file.
+public final class DrainEngine: @unchecked Sendable {
+    public struct Options: Sendable {
+        /// Files per batch (per durability barrier).
+        public var batchFiles = 256
+        /// Bytes of data per batch.
+        public var batchBytes: UInt64 = 256 << 20
+        /// Test-only fault injection: die with SIGKILL at this step (``MoveStep/crashEnvironment``).
+        public var crashPoint: CrashPoint?
+        /// A temporary or intent file of the preload library no process has touched for this long
+        /// is a leftover of a mover that died.
+        public var staleAfterSeconds: Double = 60
+
+        public init(batchFiles: Int = 256, batchBytes: UInt64 = 256 << 20, crashPoint: CrashPoint? = nil, staleAfterSeconds: Double = 60) {
+            self.batchFiles = max(1, batchFiles)
+            self.batchBytes = batchBytes
+            self.crashPoint = crashPoint
+            self.staleAfterSeconds = staleAfterSeconds
+        }
+    }
+
+    /// What a pass reports as it goes.
+    public enum Report: Sendable {
+        case planned(files: Int, bytes: UInt64)
+        case moved(files: Int, bytes: UInt64)
+        case deferred(path: String, reason: String)
+    }
+
+    /// What a pass did.
+    public struct PassResult: Sendable {
+        public var filesMoved = 0
+        public var bytesMoved: UInt64 = 0
+        /// Relative path → why it was left for a later pass.
+        public var deferred: [String: String] = [:]
+        /// Whether the spill area holds nothing at the end (not even a mover's leftovers).
+        public var empty = false
+    }
+
+    public let container: String
+    public let tree: HeldDirectory
+    public let spill: HeldDirectory
+    let journal: any MoveJournal
+    public var options: Options
+    static let origin = SPILLWAY_ORIGIN_XATTR
+    private let tempStem = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+    private var tempCounter = 0
+    static let writerMark = Int64(SPILLWAY_WRITER_MARK_OFFSET)
+    static let writerMarkSpan = Int64(SPILLWAY_WRITER_MARK_SPAN)
+
+    /// - Parameters:
+    ///   - tree: the container's root view (its registered root; never an overlay's upper
+    ///     directory while it is mounted).
+    ///   - spill: its spill area.
+    public init(container: String, tree: HeldDirectory, spill: HeldDirectory, journal: any MoveJournal, options: Options = Options()) {
+        self.container = container
+        self.tree = tree
+        self.spill = spill
+        self.journal = journal
+        self.options = options
+    }
+
+    /// The device of the spill area's filesystem as mappings name it (mountinfo's major:minor).
+    lazy var spillSuperblock: (major: UInt32, minor: UInt32)? = {
+        guard let id = Descriptors.mountID(spill.fd), let entry = try? MountTable.current().entry(mountID: id) else { return nil }
+        return (entry.major, entry.minor)
+    }()
+
+    // MARK: - Walking
+
+    /// The spill area's entries, read through descriptors (a directory that turns into anything
+    /// else while it is read is skipped this pass). Movers' own files are listed too; the plan
+    /// leaves them out.
+    public func listing() throws -> [SpillEntry] {
+        try list(spill, depth: 0)
+    }
+
+    private func list(_ directory: HeldDirectory, depth: Int) throws -> [SpillEntry] {
+        guard depth < 4096 else { return [] }
+        var entries: [SpillEntry] = []
+        for (name, _) in try directory.entries() {
+            guard let st = try directory.status(name) else { continue }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR:
+                guard let child = try? directory.directory(name) else { continue }
+                entries.append(SpillEntry(name: name, kind: .directory, children: try list(child, depth: depth + 1)))
+            case S_IFREG:
+                entries.append(SpillEntry(name: name, kind: .regular, size: UInt64(st.st_size)))
+            case S_IFLNK:
+                entries.append(SpillEntry(name: name, kind: .symlink))
+            default:
+                entries.append(SpillEntry(name: name, kind: .special))
+            }
+        }
+        return entries
+    }
+
+    // MARK: - A pass
+
+    /// One pass over the spill area: recovery of leftovers, then every entry that can move.
+    ///
+    /// - Parameters:
+    ///   - report: called as the pass plans, moves and defers.
+    ///   - shouldStop: asked between files; a pass that stops finishes the batch in flight.
+    /// - Throws: ``SystemError`` when the spill area or tree root cannot be read or the journal
+    ///   cannot be written; single files that fail are deferred instead.
+    public func runPass(report: (Report) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> PassResult {
+        _ = try recover()
+        let plan = DrainPlan(entries: try listing())
+        report(.planned(files: plan.filesTotal, bytes: plan.bytesTotal))
+        var result = PassResult()
+        let mapped = MappedFiles.scan(superblock: spillSuperblock)
+        var batch = Batch()
+        var directories = DirectoryCache(tree: tree, spill: spill)
+        var blocked: [String] = []  // directories that could not be entered: skip below them
+        var entered: [String: stat] = [:]  // each spill directory as it was before anything left it
+        func isBlocked(_ path: String) -> Bool { blocked.contains { path.hasPrefix($0 + "/") } }
+
+        for step in plan.steps {
+            if shouldStop() { break }
+            switch step {
+            case .enterDirectory(let path):
+                if isBlocked(path) { continue }
+                do {
+                    entered[path] = try enter(path, directories: &directories)
+                } catch {
+                    blocked.append(path)
+                    result.deferred[path] = "\(error)"
+                    report(.deferred(path: path, reason: "\(error)"))
+                }
+            case .move(let path, let kind, _):
+                if isBlocked(path) { continue }
+                do {
+                    if let item = try prepare(path, kind: kind, directories: &directories, mapped: mapped) {
+                        batch.add(item)
+                    }
+                } catch let deferral as Deferral {
+                    result.deferred[path] = deferral.reason
+                    report(.deferred(path: path, reason: deferral.reason))
+                } catch {
+                    result.deferred[path] = "\(error)"
+                    report(.deferred(path: path, reason: "\(error)"))
+                }
+                if batch.items.count >= options.batchFiles || batch.bytes >= options.batchBytes {
+                    try flush(&batch, result: &result, report: report)
+                    directories.clear()
+                }
+            case .leaveDirectory(let path):
+                if isBlocked(path) || blocked.contains(path) { continue }
+                batch.leaves.append((path, entered.removeValue(forKey: path)))
+                if batch.items.isEmpty { try flush(&batch, result: &result, report: report) }
+            }
+        }
+        try flush(&batch, result: &result, report: report)
+        result.empty = try spill.entries().isEmpty
+        return result
+    }
+
+    /// Makes (or finds) the tree's directory for spill directory `path` and gives it the spill
+    /// directory's owner, mode and extended attributes (what the container saw through the union).
+    private func enter(_ path: String, directories: inout DirectoryCache) throws -> stat {
+        let (parent, name) = Self.split(path)
+        let pair = try directories.pair(parent)
+        let source = try pair.spill.directory(name)
+        let st = try source.status()
+        _ = try pair.tree.makeDirectory(name, mode: 0o700)
+        let made = try pair.tree.directory(name)
+        guard Descriptors.isDirectory(try made.status()) else {
+            throw SystemError("enter", path: made.display, syscall: "fstat", errno: .notDirectory)
+        }
+        try Self.applyOwnerAndMode(st, to: made.fd, display: made.display)
+        if spillway_copy_xattrs(source.fd.rawValue, made.fd.rawValue, Self.origin) != 0 {
+            throw SystemError("copy the extended attributes of \(source.display) to", path: made.display, syscall: "fsetxattr", errno: Errno(rawValue: errno))
+        }
+        directories.add(path, DirectoryPair(tree: made, spill: source))
+        return st
+    }
+
+    /// Why a file is left for a later pass.
+    struct Deferral: Error {
+        let reason: String
+    }
+
+    /// Opens, locks and checks one entry; `nil` when it is gone.
+    private func prepare(_ path: String, kind: SpillEntry.Kind, directories: inout DirectoryCache, mapped: MappedFiles) throws -> PendingMove? {
+        let (parent, name) = Self.split(path)
+        let pair = try directories.pair(parent)
+        guard let listed = try pair.spill.status(name) else { return nil }
+        if try pair.tree.status(name) != nil {
+            throw Deferral(reason: "\(pair.tree.path(name)) exists on the main disk too; remove one of the two copies")
+        }
+        let handle = try pair.spill.pathDescriptor(name)
+        var item = PendingMove(path: path, name: name, pair: pair, handle: handle)
+        let st = try Descriptors.status(handle, path: pair.spill.path(name))
+        guard st.st_ino == listed.st_ino else { throw Deferral(reason: "it changed while it was looked at") }
+        item.status = st
+        switch st.st_mode & S_IFMT {
+        case S_IFREG:
+            item.kind = .regular
+            // A descriptor for reading, of exactly this inode (no second lookup of the name).
+            // O_NOATIME: the drain leaves the source's access time as it was (root may).
+            var data = open("/proc/self/fd/\(handle.rawValue)", O_RDONLY | O_NONBLOCK | O_CLOEXEC | SPILLWAY_O_NOATIME)
+            if data < 0 && errno == EPERM { data = open("/proc/self/fd/\(handle.rawValue)", O_RDONLY | O_NONBLOCK | O_CLOEXEC) }
+            guard data >= 0 else {
+                throw SystemError("open", path: pair.spill.path(name), syscall: "open(/proc/self/fd)", errno: Errno(rawValue: errno))
+            }
+            item.data = FileDescriptor(rawValue: data)
+            item.hold(item.data!)
+            if flock(data, LOCK_EX | LOCK_NB) != 0 {
+                throw Deferral(reason: "the preload library is moving it")
+            }
+            switch spillway_ofd_lock_present(data, Self.writerMark, Self.writerMarkSpan) {
+            case 0: break
+            case 1: throw Deferral(reason: "a process holds it open for writing")
+            default:
+                throw SystemError("check the writers of", path: pair.spill.path(name), syscall: "fcntl(F_OFD_GETLK)", errno: Errno(rawValue: errno))
+            }
+            if mapped.contains(st) { throw Deferral(reason: "a process maps it shared and writable") }
+            // Re-read after the lock: a writer may have finished just before.
+            item.status = try Descriptors.status(FileDescriptor(rawValue: data), path: pair.spill.path(name))
+            item.bytes = UInt64(item.status.st_size)
+        case S_IFLNK:
+            item.kind = .symlink
+        case S_IFDIR:
+            return nil  // became a directory: the next pass sees it as one
+        default:
+            item.kind = .special
+        }
+        crash(.locked, path)
+        return item
+    }
+
+    // MARK: - The protocol, for one batch
+
+    private func flush(_ batch: inout Batch, result: inout PassResult, report: (Report) -> Void) throws {
+        defer { batch = Batch() }
+        if !batch.items.isEmpty {
+            try move(&batch.items, result: &result, report: report)
+        }
+        for (path, original) in batch.leaves { leave(path, original: original) }
+    }
+
+    private func move(_ items: inout [PendingMove], result: inout PassResult, report: (Report) -> Void) throws {
+        // 1. Intent records naming the temporary files, before they exist.
+        for index in items.indices {
+            items[index].tempName = ShimMoveIntent.tempPrefix + "drain." + uniqueSuffix()
+        }
+        let ids = try journal.begin(items.map { $0.intent(container: container) })
+        for index in items.indices {
+            items[index].journalID = ids[index]
+            crash(.intentBegun, items[index].path)
+        }
+        // 2. Temporary files: created, filled, given their metadata.
+        var failed: [Int] = []
+        for index in items.indices {
+            do {
+                try makeCopy(&items[index])
+            } catch {
+                failed.append(index)
+                result.deferred[items[index].path] = "\(error)"
+                report(.deferred(path: items[index].path, reason: "\(error)"))
+            }
+        }
+        try abandon(&items, failed)
+        guard !items.isEmpty else { return }
+        // 3. On disk before anything names them.
+        try tree.syncFilesystem()
+        for item in items { crash(.tempSynced, item.path) }
+        try journal.update(items.map { ($0.journalID, $0.intent(container: container)) })
+        for item in items { crash(.intentRecorded, item.path) }
+        // 4. Into place, never over anything.
+        failed = []
+        for index in items.indices {
+            do {
+                try items[index].pair.tree.renameNoReplace(items[index].tempName, to: items[index].pair.tree, items[index].name)
+                items[index].renamed = true
+                crash(.renamed, items[index].path)
+            } catch {
+                failed.append(index)
+                let reason = error.errno == .fileExists
+                    ? "\(items[index].pair.tree.path(items[index].name)) appeared on the main disk meanwhile" : "\(error)"
+                result.deferred[items[index].path] = reason
+                report(.deferred(path: items[index].path, reason: reason))
+            }
+        }
+        try tree.syncFilesystem()
+        for item in items where item.renamed { crash(.destinationSynced, item.path) }
+        // 5. The source must be the version copied; else the copy goes and the file waits.
+        for index in items.indices where items[index].renamed {
+            let now = (try? Descriptors.status(items[index].data ?? items[index].handle, path: items[index].path)) ?? stat()
+            if Self.identity(now) == items[index].source || (items[index].kind != .regular && Self.sameVersion(now, items[index].status)) {
+                crash(.sourceRechecked, items[index].path)
+                continue
+            }
+            _ = try? items[index].pair.tree.remove(items[index].name, ifInode: items[index].tempInode)
+            items[index].renamed = false
+            failed.append(index)
+            result.deferred[items[index].path] = "it changed while it was copied; it is copied again later"
+            report(.deferred(path: items[index].path, reason: "it changed while it was copied"))
+        }
+        try abandon(&items, Array(Set(failed)).sorted())
+        guard !items.isEmpty else { return }
+        // 6. The source goes, if its name still names it.
+        for item in items {
+            _ = try? item.pair.spill.remove(item.name, ifInode: item.source.inode)
+            crash(.sourceRemoved, item.path)
+        }
+        try spill.syncFilesystem()
+        for item in items { crash(.sourceSynced, item.path) }
+        try journal.finish(items.map(\.journalID))
+        var bytes: UInt64 = 0
+        for item in items {
+            crash(.intentCleared, item.path)
+            bytes &+= item.bytes
+        }
+        result.filesMoved += items.count
+        result.bytesMoved &+= bytes
+        report(.moved(files: items.count, bytes: bytes))
+        items.removeAll()  // closes the sources: the flocks go
+    }
+
+    /// Undoes the items at `indices` (their temporary files and intents) and drops them.
+    private func abandon(_ items: inout [PendingMove], _ indices: [Int]) throws {
+        guard !indices.isEmpty else { return }
+        for index in indices {
+            let item = items[index]
+            if item.tempInode != 0 {
+                _ = try? item.pair.tree.remove(item.tempName, ifInode: item.tempInode)
+            } else {
+                _ = try? item.pair.tree.remove(item.tempName)
+            }
+        }
+        try journal.finish(indices.map { items[$0].journalID })
+        for index in indices.sorted(by: >) { items.remove(at: index) }
+    }
+
+    /// Creates the temporary file of `item` and fills it: data, owner, mode, xattrs, times.
+    private func makeCopy(_ item: inout PendingMove) throws {
+        let directory = item.pair.tree
+        let st = item.status
+        switch item.kind {
+        case .regular:
+            let temp = try directory.createExclusive(item.tempName)
+            defer { try? temp.close() }
+            item.tempInode = UInt64(try Descriptors.status(temp, path: directory.path(item.tempName)).st_ino)
+            crash(.tempCreated, item.path)
+            guard spillway_copy_data(item.data!.rawValue, temp.rawValue, UInt64(st.st_size)) == 0 else {
+                throw SystemError("copy \(item.pair.spill.path(item.name)) to", path: directory.path(item.tempName), syscall: "copy_file_range", errno: Errno(rawValue: errno))
+            }
+            crash(.dataCopied, item.path)
+            try Self.applyOwnerAndMode(st, to: temp, display: directory.path(item.tempName))
+            if spillway_copy_xattrs(item.data!.rawValue, temp.rawValue, Self.origin) != 0 {
+                throw SystemError("copy the extended attributes to", path: directory.path(item.tempName), syscall: "fsetxattr", errno: Errno(rawValue: errno))
+            }
+            var times = [st.st_atim, st.st_mtim]
+            guard futimens(temp.rawValue, &times) == 0 else {
+                throw SystemError("set the times of", path: directory.path(item.tempName), syscall: "futimens", errno: Errno(rawValue: errno))
+            }
+            crash(.metadataSet, item.path)
+        case .symlink:
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let length = spillway_readlink_opath(item.handle.rawValue, &buffer, UInt(buffer.count))
+            guard length >= 0, length < buffer.count else {
+                throw SystemError("read the symbolic link", path: item.pair.spill.path(item.name), syscall: "readlinkat", errno: Errno(rawValue: errno))
+            }
+            buffer[length] = 0
+            guard symlinkat(buffer, directory.fd.rawValue, item.tempName) == 0 else {
+                throw SystemError("create the symbolic link", path: directory.path(item.tempName), syscall: "symlinkat", errno: Errno(rawValue: errno))
+            }
+            try finishNode(&item, expecting: S_IFLNK)
+        case .special:
+            guard mknodat(directory.fd.rawValue, item.tempName, (st.st_mode & S_IFMT) | 0o600, st.st_rdev) == 0 else {
+                throw SystemError("create the node", path: directory.path(item.tempName), syscall: "mknodat", errno: Errno(rawValue: errno))
+            }
+            try finishNode(&item, expecting: st.st_mode & S_IFMT)
+        case .directory:
+            break
+        }
+    }
+
+    /// Owner, mode and times of a new symlink or node, through an O_PATH descriptor of it.
+    private func finishNode(_ item: inout PendingMove, expecting type: mode_t) throws {
+        let directory = item.pair.tree
+        let display = directory.path(item.tempName)
+        let node = try directory.pathDescriptor(item.tempName)
+        defer { try? node.close() }
+        let made = try Descriptors.status(node, path: display)
+        guard made.st_mode & S_IFMT == type else {
+            throw SystemError("set up", path: display, syscall: "fstat", errno: .fileExists, hint: "it was replaced while it was made")
+        }
+        item.tempInode = UInt64(made.st_ino)
+        crash(.tempCreated, item.path)
+        crash(.dataCopied, item.path)
+        let st = item.status
+        guard spillway_fchown_opath(node.rawValue, st.st_uid, st.st_gid) == 0 else {
+            throw SystemError("set the owner of", path: display, syscall: "fchownat", errno: Errno(rawValue: errno))
+        }
+        if type != S_IFLNK, spillway_fchmod_opath(node.rawValue, UInt32(st.st_mode & 0o7777)) != 0 {
+            throw SystemError("set the mode of", path: display, syscall: "fchmodat2", errno: Errno(rawValue: errno))
+        }
+        guard spillway_futimens_opath(node.rawValue, Int64(st.st_atim.tv_sec), Int64(st.st_atim.tv_nsec),
+                                      Int64(st.st_mtim.tv_sec), Int64(st.st_mtim.tv_nsec)) == 0 else {
+            throw SystemError("set the times of", path: display, syscall: "utimensat", errno: Errno(rawValue: errno))
+        }
+        crash(.metadataSet, item.path)
+    }
+
+    /// Removes spill directory `path` if it is empty, and gives the tree's directory the times the
+    /// spill directory had when the pass entered it (`original`).
+    private func leave(_ path: String, original: stat?) {
+        let (parent, name) = Self.split(path)
+        guard let spillParent = try? spill.directory(parent), let source = try? spillParent.directory(name),
+              let st = try? source.status(), let made = try? tree.directory(path) else { return }
+        let timesFrom = original ?? st
+        var times = [timesFrom.st_atim, timesFrom.st_mtim]
+        _ = futimens(made.fd.rawValue, &times)
+        if (try? source.entries().isEmpty) == true {
+            _ = try? spillParent.remove(name, ifInode: UInt64(st.st_ino), directory: true)
+        }
+    }
+
+    // MARK: - Helpers
+
+    static func applyOwnerAndMode(_ st: stat, to fd: FileDescriptor, display: String) throws {
+        guard fchown(fd.rawValue, st.st_uid, st.st_gid) == 0 else {
+            throw SystemError("set the owner of", path: display, syscall: "fchown", errno: Errno(rawValue: errno))
+        }
+        guard fchmod(fd.rawValue, st.st_mode & 0o7777) == 0 else {
+            throw SystemError("set the mode of", path: display, syscall: "fchmod", errno: Errno(rawValue: errno))
+        }
+    }
+
+    static func identity(_ st: stat) -> FileIdentity {
+        FileIdentity(inode: UInt64(st.st_ino), size: UInt64(max(0, st.st_size)),
+                     mtimeNanoseconds: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
+                     ctimeNanoseconds: Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec))
+    }
+
+    static func sameVersion(_ a: stat, _ b: stat) -> Bool {
+        identity(a) == identity(b)
+    }
+
+    /// "dir/sub", "name" from "dir/sub/name"; "" for the top.
+    static func split(_ path: String) -> (String, String) {
+        guard let slash = path.lastIndex(of: "/") else { return ("", path) }
+        return (String(path[..<slash]), String(path[path.index(after: slash)...]))
+    }
+
+    /// `<pid>.<random stem of this engine>.<counter>`: unique without a random draw per file.
+    func uniqueSuffix() -> String {
+        tempCounter += 1
+        return "\(getpid()).\(tempStem).\(tempCounter)"
+    }
+
+    /// Test-only fault injection: SIGKILL at `step` of the move of `path`.
+    func crash(_ step: MoveStep, _ path: String) {
+        guard let point = options.crashPoint, point.matches(step, relativePath: path) else { return }
+        kill(getpid(), SIGKILL)
+        while true { pause() }
+    }
+}
+
+/// A directory of the spill area and the same directory in the tree.
+final class DirectoryPair: @unchecked Sendable {
+    let tree: HeldDirectory
+    let spill: HeldDirectory
+    init(tree: HeldDirectory, spill: HeldDirectory) {
+        self.tree = tree
+        self.spill = spill
+    }
+}
+
+/// Directory pairs opened during a batch, by relative path.
+struct DirectoryCache {
+    let tree: HeldDirectory
+    let spill: HeldDirectory
+    private var pairs: [String: DirectoryPair] = [:]
+
+    init(tree: HeldDirectory, spill: HeldDirectory) {
+        self.tree = tree
+        self.spill = spill
+    }
+
+    /// The pair for `path`, opened beneath the two roots if not held yet.
+    mutating func pair(_ path: String) throws -> DirectoryPair {
+        if let held = pairs[path] { return held }
+        let pair = path.isEmpty ? DirectoryPair(tree: tree, spill: spill)
+            : DirectoryPair(tree: try tree.directory(path), spill: try spill.directory(path))
+        pairs[path] = pair
+        return pair
+    }
+
+    mutating func add(_ path: String, _ pair: DirectoryPair) { pairs[path] = pair }
+
+    /// Drops every held pair (the batch's items keep what they still need).
+    mutating func clear() { pairs.removeAll(keepingCapacity: true) }
+}
+
+/// One entry on its way back.
+struct PendingMove {
+    let path: String
+    let name: String
+    let pair: DirectoryPair
+    /// O_PATH descriptor of the source.
+    let handle: FileDescriptor
+    var kind: SpillEntry.Kind = .regular
+    var status = stat()
+    /// For a regular file: open for reading, flock(LOCK_EX) held.
+    var data: FileDescriptor?
+    var bytes: UInt64 = 0
+    var tempName = ""
+    var tempInode: UInt64 = 0
+    var journalID: Int64 = 0
+    var renamed = false
+    private let closer: Closer
+
+    init(path: String, name: String, pair: DirectoryPair, handle: FileDescriptor) {
+        self.path = path
+        self.name = name
+        self.pair = pair
+        self.handle = handle
+        self.closer = Closer()
+        closer.fds.append(handle)
+    }
+
+    var source: FileIdentity { DrainEngine.identity(status) }
+
+    func intent(container: String) -> MoveIntent {
+        MoveIntent(container: container, relativePath: path, tempName: tempName, phase: tempInode == 0 ? .copying : .ready,
+                   source: source, tempInode: tempInode == 0 ? nil : tempInode)
+    }
+
+    /// Closes the descriptors when the last copy of the item goes.
+    final class Closer: @unchecked Sendable {
+        var fds: [FileDescriptor] = []
+        deinit { fds.forEach { try? $0.close() } }
+    }
+}
+
+extension PendingMove {
+    /// Keeps `fd` open as long as the item lives.
+    mutating func hold(_ fd: FileDescriptor) { closer.fds.append(fd) }
+}
+
+/// The items and directory completions waiting for one durability barrier.
+struct Batch {
+    var items: [PendingMove] = []
+    var leaves: [(String, stat?)] = []
+    var bytes: UInt64 = 0
+
+    mutating func add(_ item: PendingMove) {
+        items.append(item)
+        bytes &+= item.bytes
+    }
+}
