@@ -321,9 +321,13 @@ static int sw_maps_line_matches(const char *line, const char *end, unsigned long
     p += 5;
     while (p < end && *p != ' ') p++; /* offset */
     p++;
-    if (sw_parse_num(&p, end, 16) != maj || p >= end || *p != ':') return 0;
+    /* maps shows the superblock's device; btrfs reports an anonymous device (major 0) per
+     * subvolume in st_dev, so there only the inode can be compared. */
+    unsigned long got_maj = sw_parse_num(&p, end, 16);
+    if ((maj != 0 && got_maj != maj) || p >= end || *p != ':') return 0;
     p++;
-    if (sw_parse_num(&p, end, 16) != min) return 0;
+    unsigned long got_min = sw_parse_num(&p, end, 16);
+    if (maj != 0 && got_min != min) return 0;
     while (p < end && *p == ' ') p++;
     return sw_parse_num(&p, end, 10) == ino;
 }
