@@ -119,15 +119,15 @@ final class Demo: @unchecked Sendable {
         }
         say("every container wrote twice its quota: no write failed; the excess is on the sub disk")
 
-        // GROW HOOK (issue "Grow and drain"): once `spillway grow` exists, the demo raises one
-        // container's quota and shows its spilled files moving back (state draining, then normal).
-        if Self.hasSubcommand("grow", in: spillway) {
-            say("spillway grow demo-medium --by 128M --wait")
-            try check(HostCommand.run([spillway, "grow", "demo-medium", "--by", "128M", "--wait", "--socket", socket]), "spillway grow")
-            _ = watch(until: { report, _ in report.containers.contains { $0.name == "demo-medium" && $0.state == .normal } })
-        } else {
-            say("(growing a container and draining its spill area back comes with `spillway grow`)")
+        // The operator's answer: raise one container's quota; its spilled files move back to
+        // the main disk (draining), then it is normal again.
+        say("spillway grow demo-medium --by 128M --wait")
+        let grow = try check(HostCommand.run([spillway, "grow", "demo-medium", "--by", "128M", "--wait", "--socket", socket]), "spillway grow")
+        print(grow.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        guard watch(until: { report, _ in report.containers.contains { $0.name == "demo-medium" && $0.state == .normal && $0.spilledBytes < 1 << 20 } }) else {
+            throw HostCommandError(message: "demo-medium did not drain back to normal within \(Int(timeout)) s; see the table above")
         }
+        say("demo-medium: quota raised, its files are back on the main disk, state normal")
         say("done; cleaning up")
     }
 
@@ -241,22 +241,17 @@ final class Demo: @unchecked Sendable {
         }
     }
 
-    private func check(_ result: HostCommand.Result, _ what: String) throws {
+    @discardableResult
+    private func check(_ result: HostCommand.Result, _ what: String) throws -> HostCommand.Result {
         guard result.status == 0 else {
             throw HostCommandError(message: "\(what) failed (exit \(result.status)): \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
+        return result
     }
 
     private func say(_ line: String) {
         print("demo: \(line)")
         fflush(nil)
-    }
-
-    /// Does `spillway --help` list `name` among its subcommands?
-    static func hasSubcommand(_ name: String, in spillway: String) -> Bool {
-        let help = (try? HostCommand.run([spillway, "--help"]))?.stdout ?? ""
-        // Subcommand lines are indented by two spaces; wrapped descriptions by many more.
-        return help.split(separator: "\n").contains { $0.hasPrefix("  \(name) ") }
     }
 
     static func ownExecutable() -> String {
