@@ -52,23 +52,24 @@ struct GrowCommand: AsyncParsableCommand {
         let client = options.client
         let result = try await client.grow(container, try request())
         let id = result.container.id
+        let shown = result.container.name
         let from = result.previousLimitBytes.map { ByteSize(bytes: $0).description } ?? "none"
-        print("grew \(id): limit \(from) -> \(ByteSize(bytes: result.limitBytes))" +
+        print("grew \(shown): limit \(from) -> \(ByteSize(bytes: result.limitBytes))" +
               (result.draining ? "; moving \(ByteSize(bytes: result.container.spilledBytes)) back from its spill area" : ""))
         if let note = result.note { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         guard wait else { return }
-        try await follow(id, client: client)
+        try await follow(id, shown: shown, client: client)
     }
 
     /// Polls the daemon until the container's drain is over.
-    func follow(_ id: String, client: ControlClient) async throws {
+    func follow(_ id: String, shown: String, client: ControlClient) async throws {
         let terminal = isatty(STDOUT_FILENO) == 1
         var lastLine = Date.distantPast
         var lastShown = ""
         while true {
             let status = try await client.status()
             guard let container = status.containers.first(where: { $0.id == id }) else {
-                throw ValidationError("'\(id)' is no longer managed")
+                throw ValidationError("'\(shown)' is no longer managed")
             }
             let progress = container.drain
             if let progress {
@@ -80,7 +81,7 @@ struct GrowCommand: AsyncParsableCommand {
                         lastShown = line
                     }
                 } else if Date().timeIntervalSince(lastLine) >= 1 || progress.phase == .done {
-                    let line = "drain \(id): \(progress.phase.rawValue), \(progress.summary)"
+                    let line = "drain \(shown): \(progress.phase.rawValue), \(progress.summary)"
                     if line != lastShown {
                         print(line)
                         fflush(nil)
@@ -94,7 +95,7 @@ struct GrowCommand: AsyncParsableCommand {
                 if terminal { print("") }
                 let moved = progress.map { "\($0.filesMoved) files, \(ByteSize(bytes: $0.bytesMoved))" } ?? "nothing"
                 let seconds = progress.map { Double($0.updatedNanoseconds &- $0.startedNanoseconds) / 1e9 } ?? 0
-                print("drained \(id): \(moved) moved back in \(String(format: "%.1f", seconds)) s; spill area empty, state normal")
+                print("drained \(shown): \(moved) moved back in \(String(format: "%.1f", seconds)) s; spill area empty, state normal")
                 return
             case .spilling:
                 if terminal { print("") }
