@@ -20,6 +20,7 @@
 
 static int copy_range(int in, int out, off_t off, off_t len, int *mode) {
     char buffer[1 << 16];
+    off_t out_pos = -1; /* where sendfile will write next; unknown at first */
     while (len > 0) {
         size_t chunk = len > COPY_CHUNK ? (size_t)COPY_CHUNK : (size_t)len;
         ssize_t done;
@@ -31,13 +32,14 @@ static int copy_range(int in, int out, off_t off, off_t len, int *mode) {
                 continue;
             }
         } else if (*mode == 1) {
-            if (lseek(out, off, SEEK_SET) < 0) return -1;
+            if (out_pos != off && lseek(out, off, SEEK_SET) < 0) return -1;
             off_t ioff = off;
             done = sendfile(out, in, &ioff, chunk);
             if (done < 0 && (errno == EINVAL || errno == ENOSYS)) {
                 *mode = 2;
                 continue;
             }
+            out_pos = done > 0 ? off + done : -1;
         } else {
             size_t want = chunk > sizeof(buffer) ? sizeof(buffer) : chunk;
             done = pread(in, buffer, want, off);
@@ -64,10 +66,17 @@ static int copy_range(int in, int out, off_t off, off_t len, int *mode) {
     return 0;
 }
 
-int spillway_copy_data(int in, int out, uint64_t size) {
+int spillway_copy_data(int in, int out, uint64_t size, uint64_t allocated, int *method) {
     off_t end = (off_t)size;
     off_t pos = 0;
-    int mode = 0;
+    off_t copied_to = 0;
+    int local = 0;
+    if (method == NULL) method = &local;
+    /* Fully allocated (the usual small file): no holes to look for. */
+    if (allocated >= size) {
+        if (copy_range(in, out, 0, end, method) != 0) return -1;
+        return 0;
+    }
     /* `out` is a new, empty file: no truncation to zero first (btrfs would then flush it
      * on close, file by file). */
     while (pos < end) {
@@ -79,10 +88,12 @@ int spillway_copy_data(int in, int out, uint64_t size) {
         if (data >= end) break;
         off_t hole = lseek(in, data, SEEK_HOLE);
         if (hole < 0 || hole > end) hole = end;
-        if (copy_range(in, out, data, hole - data, &mode) != 0) return -1;
+        if (copy_range(in, out, data, hole - data, method) != 0) return -1;
         pos = hole;
+        copied_to = hole;
     }
-    return ftruncate(out, end);
+    /* A trailing hole (or a file that is all hole) still needs its size. */
+    return copied_to < end ? ftruncate(out, end) : 0;
 }
 
 int spillway_copy_xattrs(int in, int out, const char *skip) {

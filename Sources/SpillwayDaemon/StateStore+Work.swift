@@ -17,27 +17,36 @@ public final class StoreMoveJournal: MoveJournal, @unchecked Sendable {
         self.store = store
     }
 
-    private static func body(_ intent: MoveIntent) throws -> String {
+    private static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(intent), as: UTF8.self)
+        return encoder
+    }
+
+    private static func body(_ intent: MoveIntent, _ encoder: JSONEncoder) throws -> String {
+        String(decoding: try encoder.encode(intent), as: UTF8.self)
     }
 
     public func begin(_ intents: [MoveIntent]) throws -> [Int64] {
         let now = Int64(Date().timeIntervalSince1970 * 1e9)
+        let encoder = Self.encoder()
+        let bodies = try intents.map { try Self.body($0, encoder) }
         return try store.queue.write { db in
-            try intents.map { intent in
-                try db.execute(sql: "INSERT INTO work (container, kind, body, createdNs) VALUES (?, ?, ?, ?)",
-                               arguments: [intent.container, StateStore.drainMoveKind, try Self.body(intent), now])
+            let insert = try db.cachedStatement(sql: "INSERT INTO work (container, kind, body, createdNs) VALUES (?, ?, ?, ?)")
+            return try zip(intents, bodies).map { intent, body in
+                try insert.execute(arguments: [intent.container, StateStore.drainMoveKind, body, now])
                 return db.lastInsertedRowID
             }
         }
     }
 
     public func update(_ records: [(id: Int64, intent: MoveIntent)]) throws {
+        let encoder = Self.encoder()
+        let bodies = try records.map { try Self.body($0.intent, encoder) }
         try store.queue.write { db in
-            for (id, intent) in records {
-                try db.execute(sql: "UPDATE work SET body = ? WHERE id = ?", arguments: [try Self.body(intent), id])
+            let update = try db.cachedStatement(sql: "UPDATE work SET body = ? WHERE id = ?")
+            for (record, body) in zip(records, bodies) {
+                try update.execute(arguments: [body, record.id])
             }
         }
     }
@@ -45,7 +54,8 @@ public final class StoreMoveJournal: MoveJournal, @unchecked Sendable {
     public func finish(_ ids: [Int64]) throws {
         guard !ids.isEmpty else { return }
         try store.queue.write { db in
-            for id in ids { try db.execute(sql: "DELETE FROM work WHERE id = ?", arguments: [id]) }
+            let delete = try db.cachedStatement(sql: "DELETE FROM work WHERE id = ?")
+            for id in ids { try delete.execute(arguments: [id]) }
         }
     }
 

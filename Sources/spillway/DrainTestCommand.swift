@@ -32,14 +32,17 @@ struct DrainTestCommand: ParsableCommand {
     var recoverOnly = false
 
     @Option(help: "Files per durability barrier.")
-    var batch: Int = 256
+    var batch: Int = 1024
+
+    @Option(help: "Threads making temporary copies at once.")
+    var copyWorkers: Int = DrainEngine.Options.defaultWorkers
 
     @Option(help: "Seconds after which a library's temporary file without a live mover is a leftover.")
     var staleAfter: Double = 60
 
     func run() throws {
         let store = try StateStore(path: stateDir + "/state.db")
-        var options = DrainEngine.Options(batchFiles: batch, staleAfterSeconds: staleAfter)
+        var options = DrainEngine.Options(batchFiles: batch, copyWorkers: copyWorkers, staleAfterSeconds: staleAfter)
         options.crashPoint = try CrashPoint(environmentValue: ProcessInfo.processInfo.environment[MoveStep.crashEnvironment])
         let engine = DrainEngine(container: container, tree: try HeldDirectory.openRoot(FilePath(root)),
                                  spill: try HeldDirectory.openRoot(FilePath(spill)), journal: StoreMoveJournal(store: store),

@@ -16,9 +16,12 @@
 #define SPILLWAY_O_NOATIME 01000000
 
 /* Copies every data extent of `in` below `size` to `out` (a new, empty file) at the same offsets
- * (holes stay holes) and sets `out`'s size to `size`. copy_file_range(2)
- * first; sendfile(2), then read/write, where the kernel refuses it. */
-int spillway_copy_data(int in, int out, uint64_t size);
+ * (holes stay holes) and sets `out`'s size to `size`. `allocated` is `in`'s st_blocks * 512: at
+ * least `size` means there is no hole to look for. copy_file_range(2) first; sendfile(2), then
+ * read/write, where the kernel refuses it. `*method` (0 to start; may be NULL) remembers which
+ * of the three worked, so a caller copying many files between the same two filesystems asks
+ * the kernel once. */
+int spillway_copy_data(int in, int out, uint64_t size, uint64_t allocated, int *method);
 
 /* Copies every extended attribute of `in` to `out` (through the descriptors),
  * except the one named `skip` (may be NULL). Returns 0, or -1 with errno set

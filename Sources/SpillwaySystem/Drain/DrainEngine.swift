@@ -24,18 +24,24 @@ import SystemPackage
 public final class DrainEngine: @unchecked Sendable {
     public struct Options: Sendable {
         /// Files per batch (per durability barrier).
-        public var batchFiles = 256
+        public var batchFiles = 1024
         /// Bytes of data per batch.
         public var batchBytes: UInt64 = 256 << 20
+        /// Threads that copy, rename and remove a batch's files at once: one per core, at least
+        /// two (one file's wait for the disk overlaps another's work), at most four.
+        public var copyWorkers = Options.defaultWorkers
+        public static let defaultWorkers = min(4, max(2, ProcessInfo.processInfo.activeProcessorCount))
         /// Test-only fault injection: die with SIGKILL at this step (``MoveStep/crashEnvironment``).
         public var crashPoint: CrashPoint?
         /// A temporary or intent file of the preload library no process has touched for this long
         /// is a leftover of a mover that died.
         public var staleAfterSeconds: Double = 60
 
-        public init(batchFiles: Int = 256, batchBytes: UInt64 = 256 << 20, crashPoint: CrashPoint? = nil, staleAfterSeconds: Double = 60) {
+        public init(batchFiles: Int = 1024, batchBytes: UInt64 = 256 << 20, copyWorkers: Int = Options.defaultWorkers, crashPoint: CrashPoint? = nil,
+                    staleAfterSeconds: Double = 60) {
             self.batchFiles = max(1, batchFiles)
             self.batchBytes = batchBytes
+            self.copyWorkers = max(1, copyWorkers)
             self.crashPoint = crashPoint
             self.staleAfterSeconds = staleAfterSeconds
         }
@@ -149,30 +155,27 @@ public final class DrainEngine: @unchecked Sendable {
                     result.deferred[path] = "\(error)"
                     report(.deferred(path: path, reason: "\(error)"))
                 }
-            case .move(let path, let kind, _):
+            case .move(let path, _, let size):
                 if isBlocked(path) { continue }
                 do {
-                    if let item = try prepare(path, kind: kind, directories: &directories, mapped: mapped) {
-                        batch.add(item)
-                    }
-                } catch let deferral as Deferral {
-                    result.deferred[path] = deferral.reason
-                    report(.deferred(path: path, reason: deferral.reason))
+                    let (parent, name) = Self.split(path)
+                    batch.candidates.append(Candidate(path: path, name: name, pair: try directories.pair(parent)))
+                    batch.bytes &+= size
                 } catch {
                     result.deferred[path] = "\(error)"
                     report(.deferred(path: path, reason: "\(error)"))
                 }
-                if batch.items.count >= options.batchFiles || batch.bytes >= options.batchBytes {
-                    try flush(&batch, result: &result, report: report)
+                if batch.candidates.count >= options.batchFiles || batch.bytes >= options.batchBytes {
+                    try flush(&batch, mapped: mapped, result: &result, report: report)
                     directories.clear()
                 }
             case .leaveDirectory(let path):
                 if isBlocked(path) || blocked.contains(path) { continue }
                 batch.leaves.append((path, entered.removeValue(forKey: path)))
-                if batch.items.isEmpty { try flush(&batch, result: &result, report: report) }
+                if batch.candidates.isEmpty { try flush(&batch, mapped: mapped, result: &result, report: report) }
             }
         }
-        try flush(&batch, result: &result, report: report)
+        try flush(&batch, mapped: mapped, result: &result, report: report)
         result.empty = try spill.entries().isEmpty
         return result
     }
@@ -202,10 +205,37 @@ public final class DrainEngine: @unchecked Sendable {
         let reason: String
     }
 
+    /// Opens, locks and checks the batch's entries, several at once; those that are gone are
+    /// dropped, those that must wait are reported.
+    private func prepareAll(_ candidates: [Candidate], mapped: MappedFiles, result: inout PassResult,
+                            report: (Report) -> Void) -> [PendingMove] {
+        var slots = candidates.map { Prepared(candidate: $0) }
+        _ = Self.concurrently(&slots, workers: options.copyWorkers) { slot, _ -> Void? in
+            do {
+                slot.item = try self.prepare(slot.candidate, mapped: mapped)
+            } catch let deferral as Deferral {
+                slot.problem = deferral.reason
+            } catch {
+                slot.problem = "\(error)"
+            }
+            return nil
+        }
+        var items: [PendingMove] = []
+        items.reserveCapacity(slots.count)
+        for slot in slots {
+            if let problem = slot.problem {
+                result.deferred[slot.candidate.path] = problem
+                report(.deferred(path: slot.candidate.path, reason: problem))
+            } else if let item = slot.item {
+                items.append(item)
+            }
+        }
+        return items
+    }
+
     /// Opens, locks and checks one entry; `nil` when it is gone.
-    private func prepare(_ path: String, kind: SpillEntry.Kind, directories: inout DirectoryCache, mapped: MappedFiles) throws -> PendingMove? {
-        let (parent, name) = Self.split(path)
-        let pair = try directories.pair(parent)
+    private func prepare(_ candidate: Candidate, mapped: MappedFiles) throws -> PendingMove? {
+        let (path, name, pair) = (candidate.path, candidate.name, candidate.pair)
         guard let listed = try pair.spill.status(name) else { return nil }
         if try pair.tree.status(name) != nil {
             throw Deferral(reason: "\(pair.tree.path(name)) exists on the main disk too; remove one of the two copies")
@@ -240,6 +270,9 @@ public final class DrainEngine: @unchecked Sendable {
             // Re-read after the lock: a writer may have finished just before.
             item.status = try Descriptors.status(FileDescriptor(rawValue: data), path: pair.spill.path(name))
             item.bytes = UInt64(item.status.st_size)
+            // Start reading it now: by the time the batch copies it, its data is on its way
+            // (the copies would otherwise wait for the disk one file at a time).
+            _ = posix_fadvise(data, 0, 0, POSIX_FADV_WILLNEED)
         case S_IFLNK:
             item.kind = .symlink
         case S_IFDIR:
@@ -253,10 +286,11 @@ public final class DrainEngine: @unchecked Sendable {
 
     // MARK: - The protocol, for one batch
 
-    private func flush(_ batch: inout Batch, result: inout PassResult, report: (Report) -> Void) throws {
+    private func flush(_ batch: inout Batch, mapped: MappedFiles, result: inout PassResult, report: (Report) -> Void) throws {
         defer { batch = Batch() }
-        if !batch.items.isEmpty {
-            try move(&batch.items, result: &result, report: report)
+        var items = prepareAll(batch.candidates, mapped: mapped, result: &result, report: report)
+        if !items.isEmpty {
+            try move(&items, result: &result, report: report)
         }
         for (path, original) in batch.leaves { leave(path, original: original) }
     }
@@ -271,16 +305,13 @@ public final class DrainEngine: @unchecked Sendable {
             items[index].journalID = ids[index]
             crash(.intentBegun, items[index].path)
         }
-        // 2. Temporary files: created, filled, given their metadata.
+        // 2. Temporary files: created, filled, given their metadata; several at once, so that
+        //    one file's wait for the disk overlaps another's work.
         var failed: [Int] = []
-        for index in items.indices {
-            do {
-                try makeCopy(&items[index])
-            } catch {
-                failed.append(index)
-                result.deferred[items[index].path] = "\(error)"
-                report(.deferred(path: items[index].path, reason: "\(error)"))
-            }
+        for (index, error) in makeCopies(&items) {
+            failed.append(index)
+            result.deferred[items[index].path] = "\(error)"
+            report(.deferred(path: items[index].path, reason: "\(error)"))
         }
         try abandon(&items, failed)
         guard !items.isEmpty else { return }
@@ -291,18 +322,23 @@ public final class DrainEngine: @unchecked Sendable {
         for item in items { crash(.intentRecorded, item.path) }
         // 4. Into place, never over anything.
         failed = []
-        for index in items.indices {
-            do {
-                try items[index].pair.tree.renameNoReplace(items[index].tempName, to: items[index].pair.tree, items[index].name)
-                items[index].renamed = true
-                crash(.renamed, items[index].path)
+        let renameErrors = Self.concurrently(&items, workers: options.copyWorkers) { item, _ -> SystemError? in
+            do throws(SystemError) {
+                try item.pair.tree.renameNoReplace(item.tempName, to: item.pair.tree, item.name)
+                item.renamed = true
+                self.crash(.renamed, item.path)
+                return nil
             } catch {
-                failed.append(index)
-                let reason = error.errno == .fileExists
-                    ? "\(items[index].pair.tree.path(items[index].name)) appeared on the main disk meanwhile" : "\(error)"
-                result.deferred[items[index].path] = reason
-                report(.deferred(path: items[index].path, reason: reason))
+                return error
             }
+        }
+        for (index, error) in renameErrors.enumerated() {
+            guard let error else { continue }
+            failed.append(index)
+            let reason = error.errno == .fileExists
+                ? "\(items[index].pair.tree.path(items[index].name)) appeared on the main disk meanwhile" : "\(error)"
+            result.deferred[items[index].path] = reason
+            report(.deferred(path: items[index].path, reason: reason))
         }
         try tree.syncFilesystem()
         for item in items where item.renamed { crash(.destinationSynced, item.path) }
@@ -322,9 +358,10 @@ public final class DrainEngine: @unchecked Sendable {
         try abandon(&items, Array(Set(failed)).sorted())
         guard !items.isEmpty else { return }
         // 6. The source goes, if its name still names it.
-        for item in items {
+        _ = Self.concurrently(&items, workers: options.copyWorkers) { item, _ -> Void? in
             _ = try? item.pair.spill.remove(item.name, ifInode: item.source.inode)
-            crash(.sourceRemoved, item.path)
+            self.crash(.sourceRemoved, item.path)
+            return nil
         }
         try spill.syncFilesystem()
         for item in items { crash(.sourceSynced, item.path) }
@@ -355,8 +392,54 @@ public final class DrainEngine: @unchecked Sendable {
         for index in indices.sorted(by: >) { items.remove(at: index) }
     }
 
+    /// Makes the temporary copies of `items` on ``Options/copyWorkers`` threads (each item is
+    /// independent: its own descriptors and temporary name).
+    ///
+    /// - Returns: the index and error of every item that could not be copied, in order.
+    private func makeCopies(_ items: inout [PendingMove]) -> [(Int, any Error)] {
+        // Which copy call works between the two filesystems, remembered per worker.
+        nonisolated(unsafe) let methods = UnsafeMutablePointer<Int32>.allocate(capacity: options.copyWorkers)
+        methods.initialize(repeating: 0, count: options.copyWorkers)
+        defer { methods.deallocate() }
+        let errors = Self.concurrently(&items, workers: options.copyWorkers) { item, worker -> (any Error)? in
+            do {
+                try self.makeCopy(&item, method: &methods[worker])
+                return nil
+            } catch {
+                return error
+            }
+        }
+        return errors.enumerated().compactMap { index, error in error.map { (index, $0) } }
+    }
+
+    /// Runs `body` on every element of `items` on up to `workers` threads and returns its
+    /// results in order. Worker w takes elements w, w + workers, ...: each element belongs to
+    /// exactly one thread, which alone may change it. `body` is also told its worker number.
+    static func concurrently<Element, Result>(_ items: inout [Element], workers: Int,
+                                              _ body: @Sendable (inout Element, Int) -> Result?) -> [Result?] {
+        let count = items.count
+        let workers = max(1, min(workers, count))
+        var results = [Result?](repeating: nil, count: count)
+        items.withUnsafeMutableBufferPointer { itemBuffer in
+            results.withUnsafeMutableBufferPointer { resultBuffer in
+                nonisolated(unsafe) let itemBuffer = itemBuffer
+                nonisolated(unsafe) let resultBuffer = resultBuffer
+                if workers == 1 {
+                    for index in 0..<count { resultBuffer[index] = body(&itemBuffer[index], 0) }
+                    return
+                }
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    for index in stride(from: worker, to: count, by: workers) {
+                        resultBuffer[index] = body(&itemBuffer[index], worker)
+                    }
+                }
+            }
+        }
+        return results
+    }
+
     /// Creates the temporary file of `item` and fills it: data, owner, mode, xattrs, times.
-    private func makeCopy(_ item: inout PendingMove) throws {
+    private func makeCopy(_ item: inout PendingMove, method: inout Int32) throws {
         let directory = item.pair.tree
         let st = item.status
         switch item.kind {
@@ -365,7 +448,7 @@ public final class DrainEngine: @unchecked Sendable {
             defer { try? temp.close() }
             item.tempInode = UInt64(try Descriptors.status(temp, path: directory.path(item.tempName)).st_ino)
             crash(.tempCreated, item.path)
-            guard spillway_copy_data(item.data!.rawValue, temp.rawValue, UInt64(st.st_size)) == 0 else {
+            guard spillway_copy_data(item.data!.rawValue, temp.rawValue, UInt64(st.st_size), UInt64(max(0, st.st_blocks)) * 512, &method) == 0 else {
                 throw SystemError("copy \(item.pair.spill.path(item.name)) to", path: directory.path(item.tempName), syscall: "copy_file_range", errno: Errno(rawValue: errno))
             }
             crash(.dataCopied, item.path)
@@ -563,14 +646,24 @@ extension PendingMove {
     mutating func hold(_ fd: FileDescriptor) { closer.fds.append(fd) }
 }
 
-/// The items and directory completions waiting for one durability barrier.
-struct Batch {
-    var items: [PendingMove] = []
-    var leaves: [(String, stat?)] = []
-    var bytes: UInt64 = 0
+/// An entry of the plan on its way into a batch: where it is, not yet opened.
+struct Candidate {
+    let path: String
+    let name: String
+    let pair: DirectoryPair
+}
 
-    mutating func add(_ item: PendingMove) {
-        items.append(item)
-        bytes &+= item.bytes
-    }
+/// A candidate after ``DrainEngine/prepare(_:mapped:)``: ready to move, gone, or waiting.
+struct Prepared {
+    let candidate: Candidate
+    var item: PendingMove?
+    var problem: String?
+}
+
+/// The entries and directory completions waiting for one durability barrier.
+struct Batch {
+    var candidates: [Candidate] = []
+    var leaves: [(String, stat?)] = []
+    /// Bytes of the candidates, as the plan listed them.
+    var bytes: UInt64 = 0
 }
