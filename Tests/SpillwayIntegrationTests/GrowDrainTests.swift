@@ -28,18 +28,25 @@ struct GrowDrainTests {
         manifest.keys.filter { $0.split(separator: "/").contains { $0.hasPrefix(".spillway-") } }.sorted()
     }
 
-    @Test func growOnASpillingContainerBringsEveryFileBackAndKeepsTheLimitAcrossKill9() throws {
-        try #require(getuid() == 0, "these tests mount loop devices and must run as root")
-        let daemon = try DaemonFixture()
-        defer { daemon.destroy() }
+    /// Container `c1` of `daemon` (a 64 MiB qgroup), registered and filled to 60 MiB so that
+    /// it is `spilling`; returns its root and its spill area.
+    static func spillingContainer(_ daemon: DaemonFixture, prepare: (String) throws -> Void = { _ in }) throws -> (root: String, spill: String) {
         let root = try daemon.makeContainer("c1", limit: "64M")
-        try Command.check(["mkdir", "-p", root + "/dir"])  // a directory on both sides
+        try prepare(root)
         try daemon.start()
         #expect(try daemon.spillway("register", "c1", "--root", root).status == 0)
         try Command.check(["dd", "if=/dev/urandom", "of=\(root)/fill", "bs=1M", "count=60", "status=none"])
         #expect(try DaemonTests.wait { try DaemonTests.status(daemon).container("c1")?.state == "spilling" })
+        return (root, daemon.sub.mountPoint + "/c1")
+    }
 
-        let spill = daemon.sub.mountPoint + "/c1"
+    @Test func growOnASpillingContainerBringsEveryFileBackAndKeepsTheLimitAcrossKill9() throws {
+        try #require(getuid() == 0, "these tests mount loop devices and must run as root")
+        let daemon = try DaemonFixture()
+        defer { daemon.destroy() }
+        let (root, spill) = try Self.spillingContainer(daemon) { root in
+            try Command.check(["mkdir", "-p", root + "/dir"])  // a directory on both sides
+        }
         try Self.make(spill)
         let before = try Self.manifest(spill)
         #expect(before.count >= 14, "\(before.keys.sorted())")
@@ -77,12 +84,7 @@ struct GrowDrainTests {
         try #require(getuid() == 0, "these tests mount loop devices and must run as root")
         let daemon = try DaemonFixture()
         defer { daemon.destroy() }
-        let root = try daemon.makeContainer("c1", limit: "64M")
-        try daemon.start()
-        #expect(try daemon.spillway("register", "c1", "--root", root).status == 0)
-        try Command.check(["dd", "if=/dev/urandom", "of=\(root)/fill", "bs=1M", "count=60", "status=none"])
-        #expect(try DaemonTests.wait { try DaemonTests.status(daemon).container("c1")?.state == "spilling" })
-        let spill = daemon.sub.mountPoint + "/c1"
+        let (root, spill) = try Self.spillingContainer(daemon)
         try Self.make(spill, kinds: ["one-byte", "4096"])
         try "first\n".write(toFile: spill + "/log", atomically: false, encoding: .utf8)
         let stop = daemon.base + "/stop-writer"
@@ -112,6 +114,34 @@ struct GrowDrainTests {
         let expected = "first\n" + (1...max(1, written)).map { "line \($0)\n" }.joined()
         #expect((try? String(contentsOfFile: root + "/log", encoding: .utf8)) == expected, "a byte was lost")
         #expect(!FileManager.default.fileExists(atPath: spill + "/log"))
+    }
+
+    /// The low watermark, with no `grow`: the application frees main-disk space, its spilled data
+    /// fits under `drain_below`, and the daemon drains by itself back to `normal`.
+    @Test func aContainerThatFreesSpaceDrainsWithoutBeingAsked() throws {
+        try #require(getuid() == 0, "these tests mount loop devices and must run as root")
+        let daemon = try DaemonFixture(extraConfig: "drain_min_dwell = 1\ndrain_confirm_samples = 2")
+        defer { daemon.destroy() }
+        let (root, spill) = try Self.spillingContainer(daemon)
+        try Self.make(spill, kinds: ["one-byte", "4096", "sparse", "xattrs", "symlink", "nested"])
+        let before = try Self.manifest(spill)
+        // Still above the watermark: nothing moves.
+        Thread.sleep(forTimeInterval: 2)
+        #expect(try DaemonTests.status(daemon).container("c1")?.state == "spilling")
+
+        try Command.check(["rm", "\(root)/fill"])
+        try Command.check(["btrfs", "filesystem", "sync", root])
+        let drained = try DaemonTests.wait(seconds: 40) { try DaemonTests.status(daemon).container("c1")?.state == "normal" }
+        let table = try daemon.spillway("status").stdout
+        #expect(drained, "\(table)\n\(daemon.log())")
+        let after = try Self.manifest(root)
+        for (path, entry) in before {
+            #expect(after[path] == entry, "\(path): before \(entry), after \(after[path].map { "\($0)" } ?? "missing")")
+        }
+        #expect(try Self.manifest(spill).isEmpty)
+        let events = try daemon.spillway("events", "--json")
+        #expect(events.stdout.contains("\"reason\":\"usage_below_watermark\""), "\(events.stdout)")
+        #expect(try DaemonTests.status(daemon).container("c1")?.limit_bytes == 64 << 20, "no grow happened")
     }
 
     @Test func growRefusesSizesItCannotHonourWithOneLine() throws {
