@@ -16,3 +16,11 @@ die() {
 need_root() {
   [ "$(id -u)" -eq 0 ] || die "must run as root (it $1)"
 }
+
+# The spillway binary the benchmarks measure: $SPILLWAY_BIN if set, else the release build.
+spillway_bin() {
+  local bin=${SPILLWAY_BIN:-}
+  [ -n "$bin" ] || bin="$(cd "$SPILLWAY_TOP" && swift build -c release --show-bin-path 2>/dev/null)/spillway"
+  [ -x "$bin" ] || die "no spillway binary at '$bin': run tools/build first (or set SPILLWAY_BIN)"
+  echo "$bin"
+}
