@@ -53,6 +53,11 @@ public struct ControlClient: Sendable {
         return try await decode(GrowResult.self, from: request("POST", "/v1/containers/" + Self.pathComponent(id) + "/grow", body: body))
     }
 
+    /// Unmounts the container's FUSE union, if it has one (the runtime wrapper's `delete`).
+    public func releaseFuse(_ id: String) async throws {
+        _ = try await request("DELETE", "/v1/containers/" + Self.pathComponent(id) + "/fuse")
+    }
+
     public func unregister(_ id: String) async throws {
         _ = try await request("DELETE", "/v1/containers/" + Self.pathComponent(id))
     }

@@ -12,6 +12,8 @@ public protocol ControlHandler: Sendable {
     func unregister(_ nameOrID: String) async throws
     func upsert(_ registration: ContainerRegistration) async throws -> ContainerStatus
     func grow(_ nameOrID: String, _ request: GrowRequest) async throws -> GrowResult
+    /// Unmounts the container's FUSE union, if it has one mounted (the runtime wrapper's `delete`).
+    func releaseFuse(_ nameOrID: String) async throws
     var events: EventLog { get }
 }
 
@@ -72,6 +74,13 @@ public enum ControlServer {
             try await respond {
                 let id = context.parameters.get("id") ?? ""
                 try await handler.unregister(id.removingPercentEncoding ?? id)
+                return Response(status: .noContent)
+            }
+        }
+        router.delete("/v1/containers/:id/fuse") { _, context in
+            try await respond {
+                let id = context.parameters.get("id") ?? ""
+                try await handler.releaseFuse(id.removingPercentEncoding ?? id)
                 return Response(status: .noContent)
             }
         }

@@ -182,6 +182,13 @@ public actor Supervisor: ControlHandler {
             _ = try? partitions.remove(containerID: record.id)
             throw ControlError.badRequest("cannot manage '\(registration.id)': \(error)")
         }
+        do {
+            try ensureFuseMount(managed)
+        } catch {
+            _ = try? store.remove(id: record.id)
+            _ = try? partitions.remove(containerID: record.id)
+            throw error
+        }
         containers[record.id] = managed
         sample(managed, at: now, applyPolicy: false)
         try emit(EventRecord(
@@ -216,6 +223,7 @@ public actor Supervisor: ControlHandler {
         if let name = registration.name { managed.record.name = name }
         if let mode = registration.mode { managed.record.mode = mode }
         if managed.record != before { try store.update(managed.record) }
+        try ensureFuseMount(managed)
         return status(of: managed)
     }
 
@@ -227,6 +235,7 @@ public actor Supervisor: ControlHandler {
 
     private func remove(_ managed: ManagedContainer, detail: String?) throws {
         let id = managed.record.id
+        releaseFuseMount(id)
         try partitions.remove(containerID: id)
         _ = try store.remove(id: id)
         containers.removeValue(forKey: id)
@@ -281,7 +290,7 @@ public actor Supervisor: ControlHandler {
             usedBytes: managed.used, limitBytes: managed.limit, spilledBytes: managed.spilled,
             partitionBytes: managed.partition?.limit, problem: managed.problem,
             slotPath: managed.slot.path.string, spillPath: managed.partition?.path.string,
-            drain: drains.progress(managed.record.id))
+            drain: drains.progress(managed.record.id), fuseMount: fuseMount(of: managed))
     }
 
     // MARK: - Monitoring

@@ -40,10 +40,16 @@ struct RuntimePreparation {
         for needed in [launcher, settings.libDir + "/libspillway.so"] where access(needed, R_OK) != 0 {
             return .unmanaged("\(needed) is missing; install Spillway (tools/install) or give --spillway-lib-dir")
         }
+        let mode: ServingMode
+        do {
+            mode = try Self.servingMode(config: config, root: root).mode
+        } catch {
+            return .unmanaged("\(configPath): \(error)")
+        }
         let client = ControlClient(socketPath: settings.socket)
         let status: ContainerStatus
         do {
-            status = try await client.upsert(ContainerRegistration(id: id, root: root, mode: "preload"))
+            status = try await client.upsert(ContainerRegistration(id: id, root: root, mode: mode.rawValue))
         } catch {
             return .unmanaged("the spillway daemon did not register it: \(error)")
         }
@@ -51,8 +57,14 @@ struct RuntimePreparation {
             await demote(client, id: id, root: root)
             return .unmanaged("the spillway daemon did not say where its slot and spill area are; is it the same version as spillway-runtime?")
         }
+        // In mode fuse the container's root filesystem is its union, which the daemon mounted.
+        if mode == .fuse && status.fuseMount == nil {
+            await demote(client, id: id, root: root)
+            return .unmanaged("the spillway daemon did not mount its FUSE union")
+        }
         do {
-            let rewritten = try OCISpecInjection(libDir: settings.libDir, launcher: launcher, slot: slot, spill: spill).apply(to: config)
+            let rewritten = try OCISpecInjection(libDir: settings.libDir, launcher: launcher, slot: slot, spill: spill,
+                                                 root: mode == .fuse ? status.fuseMount : nil).apply(to: config)
             try Self.replaceAtomically(configPath, with: rewritten)
         } catch {
             await demote(client, id: id, root: root)
@@ -63,7 +75,36 @@ struct RuntimePreparation {
 
     /// The container will run without the preload library after all: say so to the daemon.
     private func demote(_ client: ControlClient, id: String, root: String) async {
+        _ = try? await client.releaseFuse(id)
         _ = try? await client.upsert(ContainerRegistration(id: id, root: root, mode: "monitor"))
+    }
+
+    /// Preload library or FUSE union: by the `spillway.mode` annotation or `SPILLWAY_MODE`
+    /// variable if given, else by the program the container starts (`process.args[0]`, found
+    /// in its root filesystem along the process's PATH).
+    static func servingMode(config: Data, root: String) throws -> (mode: ServingMode, reason: String) {
+        let process = (try? JSONDecoder().decode(JSONValue.self, from: config))?["process"]
+        let args = process?["args"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let environment = process?["env"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let path = environment.last(where: { $0.hasPrefix("PATH=") }).map { String($0.dropFirst(5)) }
+            ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        let program = args.first.flatMap {
+            ContainerProgram.kind(of: $0, root: root, searchPath: path, workingDirectory: process?["cwd"]?.stringValue ?? "/")
+        }
+        return try ServingMode.choose(program: program, annotations: OCISpecInjection.annotations(of: config), environment: environment)
+    }
+
+    /// The wrapper's `delete`: the daemon unmounts the container's FUSE union, if it has one.
+    /// A daemon that cannot be reached leaves it to the daemon's next look (no error: the
+    /// container is going away either way).
+    static func release(containerID: String, settings: RuntimeSettings) async -> String? {
+        guard let id = try? EngineContainerID.spillwayID(for: containerID) else { return nil }
+        do {
+            try await ControlClient(socketPath: settings.socket).releaseFuse(id)
+            return nil
+        } catch {
+            return "cannot ask the spillway daemon to unmount the FUSE union of \(id): \(error)"
+        }
     }
 
     private func absoluteBundle() -> String {

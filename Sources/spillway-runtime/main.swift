@@ -3,7 +3,10 @@
 // On `create` (and `run`) it registers the container with the spillway daemon, rewrites the
 // bundle's config.json (bind mounts of the libraries, launcher, slot and spill area under
 // /.spillway, the launcher in front of the program, the SPILLWAY_* environment) and then runs
-// runc with the original arguments. Every other command goes to runc unchanged. If the daemon
+// runc with the original arguments. A statically linked program (or a container asking for it
+// with the spillway.mode=fuse annotation or SPILLWAY_MODE=fuse) gets the daemon's FUSE union as
+// its root filesystem instead; `delete` has the daemon unmount it. Every other command goes to
+// runc unchanged. If the daemon
 // cannot be reached the container starts unmanaged with one log line, or, with
 // --spillway-if-unreachable=refuse, is refused. Options: docs/CONTAINERS.md.
 #if canImport(Glibc)
@@ -34,6 +37,11 @@ if invocation.createsContainer {
         }
         RuntimeLog.write("spillway-runtime: container \(id) starts unmanaged: \(reason)", level: "warning", invocation: invocation)
     }
+}
+
+if invocation.deletesContainer, let id = invocation.containerID,
+   let problem = await RuntimePreparation.release(containerID: id, settings: options) {
+    RuntimeLog.write("spillway-runtime: \(problem)", level: "warning", invocation: invocation)
 }
 
 guard let runc = ProcessReplacement.resolve(options.runc) else {

@@ -46,6 +46,16 @@ import Testing
         #expect(try decoded(once) == decoded(twice))
     }
 
+    @Test func fuseModeReplacesTheRootPathOnly() throws {
+        var injection = Self.injection
+        injection.root = "/run/spillway/fuse/c1"
+        let out = try decoded(try injection.apply(to: Data(Self.config.utf8)))
+        #expect(out["root"] == .object(["path": .string("/run/spillway/fuse/c1"), "readonly": .bool(false)]))
+        let plain = try decoded(try Self.injection.apply(to: Data(Self.config.utf8)))
+        #expect(out["process"] == plain["process"] && out["mounts"] == plain["mounts"])
+        #expect(plain["root"]?["path"] == .string("rootfs"))
+    }
+
     @Test func rootPath() throws {
         #expect(try OCISpecInjection.rootPath(of: Data(Self.config.utf8), bundle: "/run/b") == "/run/b/rootfs")
         #expect(try OCISpecInjection.rootPath(of: Data(#"{"root":{"path":"/var/lib/docker/btrfs/subvolumes/x"}}"#.utf8), bundle: "/b")

@@ -32,6 +32,20 @@ import Testing
         #expect(parsed.runcArguments == argv)
     }
 
+    @Test(arguments: [
+        (["delete", "c1"], true),
+        (["--root", "/r", "delete", "--force", "c1"], true),
+        (["delete"], false),
+        (["kill", "c1", "KILL"], false),
+    ] as [([String], Bool)])
+    func deleteNamesItsContainer(argv: [String], deletes: Bool) throws {
+        let parsed = try RuntimeInvocation.parse(argv)
+        #expect(parsed.deletesContainer == deletes)
+        #expect(parsed.createsContainer == false)
+        #expect(parsed.containerID == (deletes ? "c1" : nil))
+        #expect(parsed.runcArguments == argv)
+    }
+
     @Test func spillwayFlagsAreRemoved() throws {
         let parsed = try RuntimeInvocation.parse(["--spillway-socket=/run/s.sock", "--spillway-if-unreachable", "refuse",
                                                   "--root", "/r", "delete", "--force", "c1"])

@@ -82,12 +82,15 @@ public struct ContainerStatus: Codable, Sendable, Equatable {
     public var spillPath: String?
     /// The drain under way or last finished, if any (`spillway grow --wait` follows it).
     public var drain: DrainProgress?
+    /// For mode `fuse`: where its FUSE union is mounted (the container's root filesystem), while
+    /// it is.
+    public var fuseMount: String?
 
     public init(
         id: String, name: String, root: String, state: SlotState, mode: String, backend: String?,
         usedBytes: UInt64?, limitBytes: UInt64?, spilledBytes: UInt64, partitionBytes: UInt64?, problem: String?,
         slotPath: String? = nil, spillPath: String? = nil,
-        drain: DrainProgress? = nil
+        drain: DrainProgress? = nil, fuseMount: String? = nil
     ) {
         self.id = id
         self.name = name
@@ -103,6 +106,7 @@ public struct ContainerStatus: Codable, Sendable, Equatable {
         self.slotPath = slotPath
         self.spillPath = spillPath
         self.drain = drain
+        self.fuseMount = fuseMount
     }
 
     /// Whether the container can spill: only `monitor` containers (started without the
@@ -123,6 +127,7 @@ public struct ContainerStatus: Codable, Sendable, Equatable {
         case partitionBytes = "partition_bytes"
         case slotPath = "slot_path"
         case spillPath = "spill_path"
+        case fuseMount = "fuse_mount"
     }
 }
 

@@ -14,12 +14,15 @@ public struct OCISpecInjection: Sendable, Equatable {
     public var launcher: String
     public var slot: String
     public var spill: String
+    /// A new `root.path` (the FUSE union serving the container's root), or nil to keep it.
+    public var root: String?
 
-    public init(libDir: String, launcher: String, slot: String, spill: String) {
+    public init(libDir: String, launcher: String, slot: String, spill: String, root: String? = nil) {
         self.libDir = libDir
         self.launcher = launcher
         self.slot = slot
         self.spill = spill
+        self.root = root
     }
 
     /// The mounts added, in order.
@@ -66,6 +69,11 @@ public struct OCISpecInjection: Sendable, Equatable {
             return destination != ContainerLayout.base && !destination.hasPrefix(ContainerLayout.base + "/")
         }
         document["mounts"] = .array(kept + mounts)
+        if let root {
+            var rootObject = document["root"]?.objectValue ?? [:]
+            rootObject["path"] = .string(root)
+            document["root"] = .object(rootObject)
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         do {

@@ -13,7 +13,7 @@ public struct RuntimeInvocation: Sendable, Equatable {
     public var command: String?
     /// For `create` and `run`: the bundle directory (`--bundle`, `-b`), nil for the working directory.
     public var bundle: String?
-    /// For `create` and `run`: the container id.
+    /// For `create`, `run` and `delete`: the container id.
     public var containerID: String?
     /// runc's `--log` file and `--log-format` (`text` or `json`), where runc's own messages go.
     public var logPath: String?
@@ -24,6 +24,10 @@ public struct RuntimeInvocation: Sendable, Equatable {
     /// Whether this invocation starts a container's process (`create` or `run`), so the
     /// wrapper injects the launcher.
     public var createsContainer: Bool { (command == "create" || command == "run") && containerID != nil }
+
+    /// Whether this invocation removes a container (`delete`), so the wrapper lets go of what it
+    /// set up for it (its FUSE union).
+    public var deletesContainer: Bool { command == "delete" && containerID != nil }
 
     /// runc's global flags that take a value.
     static let globalValueFlags: Set<String> = ["log", "log-format", "root", "criu", "rootless"]
@@ -75,7 +79,7 @@ public struct RuntimeInvocation: Sendable, Equatable {
         result.command = command
         result.runcArguments.append(contentsOf: arguments[index...])
         index += 1
-        guard command == "create" || command == "run" else { return result }
+        guard command == "create" || command == "run" || command == "delete" else { return result }
         while index < arguments.count {
             let argument = arguments[index]
             index += 1
