@@ -77,6 +77,31 @@ public enum ContainerImages {
         return tarball
     }
 
+    /// A tar of static programs only, as distroless and Go images are: busybox-static (with
+    /// `sh`, `dd`, `sha256sum`, ... as links to it) and `static-writer`, a C program built with
+    /// `cc -static` from the test fixtures. No dynamic loader: no preload library can run here.
+    public static func busyboxStatic() throws -> String {
+        try busyboxResult.get()
+    }
+
+    private static let busyboxResult: Result<String, Error> = Result {
+        try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
+        let tarball = cacheDirectory + "/busybox-static.tar"
+        let tree = cacheDirectory + "/busybox-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: tree) }
+        let source = Paths.packageRoot.appendingPathComponent("Tests/SpillwayIntegrationTests/Fixtures/static_writer.c").path
+        var script = "set -e; mkdir -p '\(tree)/bin' '\(tree)/tmp' '\(tree)/etc' '\(tree)/proc' '\(tree)/sys' '\(tree)/dev'\n"
+        script += "cp /bin/busybox '\(tree)/bin/busybox'\n"
+        script += "cc -static -O2 -o '\(tree)/bin/static-writer' '\(source)'\n"
+        for applet in ["sh", "dd", "sha256sum", "sync", "cat", "ls", "mkdir", "rm", "sleep", "echo", "stat", "wc", "head"] {
+            script += "ln -s busybox '\(tree)/bin/\(applet)'\n"
+        }
+        script += "echo 'root:x:0:0:root:/:/bin/sh' > '\(tree)/etc/passwd'\n"
+        script += "tar -C '\(tree)' -cf '\(tarball)' .\n"
+        try Command.check(["sh", "-c", script])
+        return tarball
+    }
+
     /// Debian 12 minbase with python3 and sqlite3 (debootstrap from the Debian mirror), cached
     /// as a tar in ``cacheDirectory`` across runs.
     public static func bookworm() throws -> String {
