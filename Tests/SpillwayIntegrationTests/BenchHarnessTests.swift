@@ -21,11 +21,11 @@ struct BenchHarnessTests {
         #expect(run.status == 0, "\(run)")
 
         let report = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
-        for heading in ["## Per call (ns)", "## Instructions per call", "## Data path (fio, MB/s)", "## Real workloads",
+        for heading in ["## Per call (ns)", "## Instructions per call", "## Data path (fio, MB/s)", "## The FUSE union against mergerfs", "## Real workloads",
                         "## Moves", "## A writer's stall", "## The drain", "## Monitoring", "## Targets"] {
             #expect(report.contains(heading), "report.md lacks \(heading):\n\(report)")
         }
-        #expect(report.contains("tools/bench --only hooks,data,workloads,moves,monitor --reps 1 --smoke"))
+        #expect(report.contains("tools/bench --only hooks,data,union,workloads,moves,monitor --reps 1 --smoke"))
 
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/results.json"))) as? [String: Any]
         let hooks = json?["hooks"] as? [String: [String: Any]]
@@ -38,6 +38,10 @@ struct BenchHarnessTests {
         let data = json?["data"] as? [String: [String: Any]]
         #expect(Set(data?.keys.map { $0 } ?? []) == ["seq-write-1m", "seq-read-1m", "rand-write-4k"])
         #expect((data?["seq-write-1m"]?["library-spilling"] as? Double ?? 0) > 0)
+        let union = json?["union"] as? [String: [String: Any]]
+        #expect(Set(union?.keys.map { $0 } ?? []) == ["seq-write-1m", "seq-read-1m", "rand-write-4k", "create", "stat", "unlink"])
+        #expect((union?["seq-write-1m"]?["spillway-fuse"] as? Double ?? 0) > 0, "\(String(describing: union))")
+        #expect((union?["stat"]?["mergerfs"] as? Double ?? 0) > 0, "\(String(describing: union))")
         #expect((json?["workloads"] as? [String: Any])?.count == 3)
         #expect((json?["moves"] as? [String: Any])?.count == 3)
         let drain = json?["drain"] as? [String: Any]

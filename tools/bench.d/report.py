@@ -92,19 +92,48 @@ data = [r for r in records if r["section"] == "data"]
 if data:
     table = {(r["job"], r["place"]): r["mbps"] for r in data}
     md += ["## Data path (fio, MB/s)", "",
-           "| job | main disk | sub disk | library, normal | ratio to main | library, spilling | ratio to sub | mergerfs | ratio to sub |",
-           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+           "| job | main disk | sub disk | library, normal | ratio to main | library, spilling | ratio to sub |",
+           "| --- | --- | --- | --- | --- | --- | --- |"]
     for job in dict.fromkeys(r["job"] for r in data):
-        m = {p: med(table.get((job, p), [])) for p in ("main-disk", "sub-disk", "library-normal", "library-spilling", "mergerfs")}
+        m = {p: med(table.get((job, p), [])) for p in ("main-disk", "sub-disk", "library-normal", "library-spilling")}
         summary["data"][job] = m
         rn = ratio(m["library-normal"], m["main-disk"])
         rs = ratio(m["library-spilling"], m["sub-disk"])
-        rm = ratio(m["mergerfs"], m["sub-disk"])
         md.append(f"| {job} | {fmt(m['main-disk'])} | {fmt(m['sub-disk'])} | {fmt(m['library-normal'])} | {fmt(rn, 3)} | "
-                  f"{fmt(m['library-spilling'])} | {fmt(rs, 3)} | {fmt(m['mergerfs'])} | {fmt(rm, 3)} |")
+                  f"{fmt(m['library-spilling'])} | {fmt(rs, 3)} |")
         # Throughput: a slowdown ratio is main/library.
         target(f"{job}: normal, time ratio to no library", ratio(m["main-disk"], m["library-normal"]), 1.01)
         target(f"{job}: spilling / sub disk directly", rs, 0.95, higher_is_better=True)
+    md.append("")
+
+union = [r for r in records if r["section"] == "union"]
+meta = [r for r in records if r["section"] == "union-meta"]
+if union or meta:
+    summary["union"] = {}
+    md += ["## The FUSE union against mergerfs", "",
+           "Both as two-branch unions of the same main-disk tree and sub-disk spill area, new files on the "
+           "spill area (Spillway's union with its slot `spilling`; mergerfs 2.33 with `category.create=ff`, "
+           "`moveonenospc=true`, `cache.files=partial`).", ""]
+if union:
+    table = {(r["job"], r["place"]): r["mbps"] for r in union}
+    md += ["| fio job (MB/s) | sub disk directly | mergerfs | Spillway FUSE union | union / mergerfs |", "| --- | --- | --- | --- | --- |"]
+    for job in dict.fromkeys(r["job"] for r in union):
+        m = {p: med(table.get((job, p), [])) for p in ("sub-disk", "mergerfs", "spillway-fuse")}
+        summary["union"][job] = m
+        r = ratio(m["spillway-fuse"], m["mergerfs"])
+        md.append(f"| {job} | {fmt(m['sub-disk'])} | {fmt(m['mergerfs'])} ({spread(table.get((job, 'mergerfs'), []))}) | "
+                  f"{fmt(m['spillway-fuse'])} ({spread(table.get((job, 'spillway-fuse'), []))}) | {fmt(r, 3)} |")
+        target(f"{job}: FUSE union / mergerfs (throughput)", r, 1.0, higher_is_better=True)
+    md.append("")
+if meta:
+    table = {(r["op"], r["place"]): r["ns"] for r in meta}
+    md += ["| metadata (ns per call) | sub disk directly | mergerfs | Spillway FUSE union | union / mergerfs (time) |", "| --- | --- | --- | --- | --- |"]
+    for op in dict.fromkeys(r["op"] for r in meta):
+        m = {p: med(table.get((op, p), [])) for p in ("sub-disk", "mergerfs", "spillway-fuse")}
+        summary["union"][op] = m
+        r = ratio(m["spillway-fuse"], m["mergerfs"])
+        md.append(f"| {op} | {fmt(m['sub-disk'])} | {fmt(m['mergerfs'])} | {fmt(m['spillway-fuse'])} | {fmt(r, 3)} |")
+        target(f"{op}: FUSE union / mergerfs (time per call)", r, 1.0)
     md.append("")
 
 wl = [r for r in records if r["section"] == "workloads"]
