@@ -42,6 +42,7 @@ public enum UnionServer {
             fuse_destroy(fuse)
             throw FuseUnionError(input: mountPoint, problem: "could not start serving in the background", fix: "try --foreground")
         }
+        if !foreground { closeInheritedChannels() }
         let session = fuse_get_session(fuse)
         fuse_set_signal_handlers(session)
         let rc = spw_fuse_loop_mt(fuse, 64, 8)
@@ -49,5 +50,23 @@ public enum UnionServer {
         fuse_unmount(fuse)
         fuse_destroy(fuse)
         return rc
+    }
+
+    /// Closes the pipes and sockets the background server inherited from whoever started
+    /// `spillway fuse mount` (fd 3 and up): a caller waiting for its child's output or exit
+    /// through one (Foundation's Process does) would otherwise wait for the server to end.
+    /// The server's own descriptors are directories, /dev/fuse and anonymous inodes.
+    static func closeInheritedChannels() {
+        guard let dir = opendir("/proc/self/fd") else { return }
+        let own = dirfd(dir)
+        var doomed: [Int32] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            guard let fd = Int32(name), fd > 2, fd != own else { continue }
+            var st = stat()
+            if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFSOCK || (st.st_mode & S_IFMT) == S_IFIFO { doomed.append(fd) }
+        }
+        closedir(dir)
+        doomed.forEach { close($0) }
     }
 }
