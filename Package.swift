@@ -64,7 +64,7 @@ let package = Package(
             ]
         ),
         // The FUSE union (static binaries); libfuse3 through C interop.
-        .target(name: "SpillwayFuse", dependencies: ["CFuse3", "SpillwayCore"]),
+        .target(name: "SpillwayFuse", dependencies: ["CFuse3", "CSpillway", "CSpillwaySyscalls", "SpillwayCore"]),
         // The Docker Engine API over its unix socket (discovery).
         .target(
             name: "SpillwayDocker",

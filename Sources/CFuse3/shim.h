@@ -1,3 +1,87 @@
-/* libfuse3's high-level API, version 3.10 (Debian 12's libfuse3-dev). */
+/*
+ * shim.h — libfuse3's high-level API for Swift (FUSE_USE_VERSION 31, Debian 12's
+ * libfuse3-dev 3.14), plus the few static-inline helpers Swift cannot write itself:
+ * libfuse's versioned macros (fuse_new, fuse_loop_mt), the bitfields of
+ * fuse_file_info, the one-buffer fuse_bufvec that read_buf hands back, and
+ * system calls glibc declares only under _GNU_SOURCE (setfsuid and friends,
+ * dup3, copy_file_range, fallocate, flock) or that are variadic.
+ */
+#ifndef SPILLWAY_CFUSE3_SHIM_H
+#define SPILLWAY_CFUSE3_SHIM_H
+
 #define FUSE_USE_VERSION 31
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
 #include <fuse.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+/* fuse_new(3) of this FUSE_USE_VERSION. */
+static inline struct fuse *spw_fuse_new(struct fuse_args *args, const struct fuse_operations *op, void *data) {
+    return fuse_new(args, op, sizeof(*op), data);
+}
+
+/* libfuse 3.12's loop (FUSE_USE_VERSION 31 names the 3.2 one, which takes no configuration). */
+int fuse_loop_mt_312(struct fuse *f, struct fuse_loop_config *config);
+
+/* fuse_loop_mt(3) with at most `max_threads` workers, `max_idle` of them kept idle. */
+static inline int spw_fuse_loop_mt(struct fuse *f, unsigned max_threads, unsigned max_idle) {
+    struct fuse_loop_config *config = fuse_loop_cfg_create();
+    if (config == NULL) return -1;
+    fuse_loop_cfg_set_max_threads(config, max_threads);
+    fuse_loop_cfg_set_idle_threads(config, max_idle);
+    fuse_loop_cfg_set_clone_fd(config, 0);
+    int rc = fuse_loop_mt_312(f, config);
+    fuse_loop_cfg_destroy(config);
+    return rc;
+}
+
+/* The bitfields of fuse_file_info. */
+static inline void spw_fi_set_keep_cache(struct fuse_file_info *fi, int on) { fi->keep_cache = on ? 1 : 0; }
+static inline void spw_fi_set_direct_io(struct fuse_file_info *fi, int on) { fi->direct_io = on ? 1 : 0; }
+static inline void spw_fi_set_noflush(struct fuse_file_info *fi, int on) { fi->noflush = on ? 1 : 0; }
+static inline int spw_fi_writepage(const struct fuse_file_info *fi) { return fi->writepage; }
+
+/*
+ * read_buf's answer: one buffer naming `fd` at `offset` for `size` bytes, which
+ * libfuse splices to the kernel (and frees). Returns 0 or -ENOMEM.
+ */
+static inline int spw_read_buf_fd(struct fuse_bufvec **bufp, int fd, size_t size, off_t offset) {
+    struct fuse_bufvec *vec = malloc(sizeof(struct fuse_bufvec));
+    if (vec == NULL) return -ENOMEM;
+    *vec = FUSE_BUFVEC_INIT(size);
+    vec->buf[0].flags = (enum fuse_buf_flags)(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+    vec->buf[0].fd = fd;
+    vec->buf[0].pos = offset;
+    *bufp = vec;
+    return 0;
+}
+
+/* The caller of the request being served (uid, gid, pid, umask). */
+static inline uid_t spw_context_uid(void) { return fuse_get_context()->uid; }
+static inline gid_t spw_context_gid(void) { return fuse_get_context()->gid; }
+
+/* Calls glibc hides without _GNU_SOURCE in Swift's Glibc module. */
+static inline int spw_dup3(int oldfd, int newfd, int flags) { return dup3(oldfd, newfd, flags); }
+static inline ssize_t spw_copy_file_range(int in, off_t *off_in, int out, off_t *off_out, size_t len, unsigned flags) {
+    return copy_file_range(in, off_in, out, off_out, len, flags);
+}
+static inline int spw_fallocate(int fd, int mode, off_t offset, off_t length) {
+    return fallocate(fd, mode, offset, length);
+}
+static inline int spw_flock(int fd, int operation) { return flock(fd, operation); }
+static inline int spw_fcntl_lock(int fd, int cmd, struct flock *lock) { return fcntl(fd, cmd, lock); }
+static inline int spw_fcntl_dupfd(int fd) { return fcntl(fd, F_DUPFD_CLOEXEC, 0); }
+static inline int spw_umount2(const char *target, int flags) { return (int)syscall(SYS_umount2, target, flags); }
+
+#endif /* SPILLWAY_CFUSE3_SHIM_H */

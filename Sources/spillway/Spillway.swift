@@ -17,7 +17,7 @@ struct Spillway: AsyncParsableCommand {
         subcommands: [
             DaemonCommand.self, StatusCommand.self, PlanCommand.self, EventsCommand.self,
             RegisterCommand.self, UnregisterCommand.self, GrowCommand.self, SlotCommand.self, InspectCommand.self, DemoCommand.self,
-            DrainTestCommand.self,
+            DrainTestCommand.self, FuseCommand.self,
         ]
     )
 }

@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CFuse3
+import CSpillwaySyscalls
+
+/// One half of the union: a directory held open for the life of the mount. Every name under it
+/// is reached relative to that descriptor with openat2(2) `RESOLVE_BENEATH |
+/// RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV` and `O_NOFOLLOW` (the kernel
+/// resolves the union's own symbolic links before it asks us, so a symlink inside a branch path
+/// is never ours to follow), or by an `*at` call on one name in a directory opened that way.
+///
+/// Every method returns 0 or a descriptor on success and `-errno` on failure, the libfuse
+/// idiom, so the operations can pass results straight back.
+struct Branch: Sendable {
+    let kind: BranchKind
+    /// The held directory.
+    let fd: Int32
+
+    static let resolve = UInt64(SPILLWAY_RESOLVE_BENEATH | SPILLWAY_RESOLVE_NO_SYMLINKS
+        | SPILLWAY_RESOLVE_NO_MAGICLINKS | SPILLWAY_RESOLVE_NO_XDEV)
+
+    /// openat2(2) of `relative` ("" for the branch's top) with `flags | O_NOFOLLOW | O_CLOEXEC`.
+    ///
+    /// The corresponding C function is `openat2`.
+    @inline(__always)
+    func open(_ relative: UnsafePointer<CChar>, _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
+        let name = relative[0] == 0 ? dotPointer : relative
+        let fd = spillway_openat2(self.fd, name, UInt64(UInt32(bitPattern: flags | O_NOFOLLOW | O_CLOEXEC)), UInt64(mode), Self.resolve)
+        return fd >= 0 ? fd : -errno
+    }
+
+    func open(_ relative: String, _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
+        relative.withCString { open($0, flags, mode) }
+    }
+
+    /// The status of `relative` itself (a final symlink is not followed): 0 or `-errno`.
+    @inline(__always)
+    func status(_ relative: UnsafePointer<CChar>, _ st: inout stat) -> Int32 {
+        if relative[0] == 0 { return fstat(fd, &st) == 0 ? 0 : -errno }
+        let opened = open(relative, SPILLWAY_O_PATH)
+        if opened < 0 { return opened }
+        let rc = fstat(opened, &st) == 0 ? 0 : -errno
+        close(opened)
+        return rc
+    }
+
+    func status(_ relative: String, _ st: inout stat) -> Int32 {
+        relative.withCString { status($0, &st) }
+    }
+
+    /// Whether `relative` exists here (any kind), and its status.
+    func lookup(_ relative: String) -> stat? {
+        var st = stat()
+        return status(relative, &st) == 0 ? st : nil
+    }
+
+    /// The directory holding `path`'s last name, opened `O_PATH` (or `O_RDONLY` with
+    /// `readable`), or `-errno`.
+    func parent(of path: UnionPath, readable: Bool = false) -> Int32 {
+        open(path.parent, (readable ? O_RDONLY : SPILLWAY_O_PATH) | O_DIRECTORY)
+    }
+
+    /// fsync(2) of the directory `relative` (an `O_PATH` descriptor cannot be synced).
+    func syncDirectory(_ relative: String) {
+        let dir = open(relative, O_RDONLY | O_DIRECTORY)
+        if dir >= 0 {
+            fsync(dir)
+            close(dir)
+        }
+    }
+}
+
+/// "." for openat2 of a branch's top (an empty path would need AT_EMPTY_PATH).
+nonisolated(unsafe) let dotPointer: UnsafePointer<CChar> = {
+    let p = UnsafeMutablePointer<CChar>.allocate(capacity: 2)
+    p[0] = 0x2E
+    p[1] = 0
+    return UnsafePointer(p)
+}()

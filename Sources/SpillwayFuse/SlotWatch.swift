@@ -1,0 +1,77 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSpillway
+import SpillwayCore
+import Synchronization
+
+/// The container's slot, mapped read-only, as the FUSE union reads it: one acquire load of the
+/// state per create or open for writing (the same cost as the preload library's hooks).
+///
+/// After the union rescued a write from `EDQUOT`/`ENOSPC` while the slot said `normal`, it
+/// behaves as `spilling` until the supervisor next changes the slot (its generation moves), so
+/// new names land where the rescued file went, as the preload library does.
+public final class SlotWatch: @unchecked Sendable {
+    private let base: UnsafeRawPointer?
+    /// The generation at which a rescue happened; `UInt64.max` for none.
+    private let rescuedAt = Atomic<UInt64>(UInt64.max)
+
+    /// A slot that never leaves `normal` (for a union with no supervisor).
+    public init() { base = nil }
+
+    /// Maps the slot file at `path` read-only.
+    ///
+    /// - Throws: ``FuseUnionError`` naming the file when it cannot be opened or mapped, is not
+    ///   a page-sized regular file, or is not a slot of this build (magic, version, state).
+    public init(path: String) throws(FuseUnionError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else {
+            throw FuseUnionError(input: "--slot \(path)", problem: "cannot be opened (\(String(cString: strerror(errno))))",
+                                 fix: "create it with `spillway slot create \(path)`")
+        }
+        defer { close(fd) }
+        var st = stat()
+        let size = Int(SPILLWAY_SLOT_FILE_SIZE)
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size == off_t(size) else {
+            throw FuseUnionError(input: "--slot \(path)", problem: "is not a slot file (a slot is a regular file of exactly \(size) bytes)",
+                                 fix: "give the file `spillway slot create` made")
+        }
+        guard let mapped = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), mapped != MAP_FAILED else {
+            throw FuseUnionError(input: "--slot \(path)", problem: "cannot be mapped (\(String(cString: strerror(errno))))",
+                                 fix: "give a slot file on a local filesystem")
+        }
+        guard spillway_slot_is_valid(mapped.assumingMemoryBound(to: spillway_slot.self), size) != 0 else {
+            munmap(mapped, size)
+            throw FuseUnionError(input: "--slot \(path)", problem: "is not a slot of this version (bad magic, version or state)",
+                                 fix: "recreate it with `spillway slot create`")
+        }
+        base = UnsafeRawPointer(mapped)
+    }
+
+    private static let generationOffset = MemoryLayout<spillway_slot>.offset(of: \spillway_slot.generation)!
+
+    private var slot: UnsafePointer<spillway_slot>? { base?.assumingMemoryBound(to: spillway_slot.self) }
+
+    /// The state the union acts on now: the slot's, or `spilling` after a rescue the supervisor
+    /// has not answered yet. An unknown state reads as `normal` (fail open).
+    public var state: SlotState {
+        guard let slot else { return rescuedAt.load(ordering: .relaxed) == 0 ? .spilling : .normal }
+        let raw = spillway_slot_state(slot)
+        if raw == SlotState.normal.rawValue {
+            let rescued = rescuedAt.load(ordering: .relaxed)
+            if rescued != UInt64.max,
+               rescued == UnsafeRawPointer(slot).load(fromByteOffset: Self.generationOffset, as: UInt64.self) {
+                return .spilling
+            }
+            return .normal
+        }
+        return SlotState(rawValue: raw) ?? .normal
+    }
+
+    /// Records that a write was rescued into the spill area at the slot's current generation.
+    public func noteRescue() {
+        guard let slot else { rescuedAt.store(0, ordering: .relaxed); return }
+        let generation = UnsafeRawPointer(slot).load(fromByteOffset: Self.generationOffset, as: UInt64.self)
+        rescuedAt.store(generation, ordering: .relaxed)
+    }
+}

@@ -1,0 +1,108 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CFuse3
+import CSpillwaySyscalls
+
+/// Looking at and changing attributes (getattr, readlink, access, statfs, chmod, chown,
+/// utimens). Changes act where the name lives; a directory present in both places is changed
+/// in both, so parents made later in the spill area mirror the right mode and owner.
+extension UnionFilesystem {
+    @inline(__always)
+    func getattr(_ path: UnsafePointer<CChar>, _ st: UnsafeMutablePointer<stat>, fi: UnsafeMutablePointer<fuse_file_info>?) -> Int32 {
+        if let fi, fi.pointee.fh != 0 {
+            return UnionHandle.borrow(fi.pointee.fh) { handle in
+                if fstat(handle.fd, st) != 0 { return -errno }
+                Self.present(&st.pointee, from: handle.file.branch)
+                return 0
+            }
+        }
+        let (kind, err) = locate(path + 1, &st.pointee)
+        guard let kind else { return err }
+        Self.present(&st.pointee, from: kind)
+        return 0
+    }
+
+    func readlink(_ path: UnsafePointer<CChar>, _ buffer: UnsafeMutablePointer<CChar>, _ size: Int) -> Int32 {
+        var st = stat()
+        let (kind, err) = locate(path + 1, &st)
+        guard let kind else { return err }
+        let fd = branch(kind).open(path + 1, SPILLWAY_O_PATH)
+        if fd < 0 { return fd }
+        defer { close(fd) }
+        let n = spillway_readlink_opath(fd, buffer, UInt(size > 0 ? size - 1 : 0))
+        if n < 0 { return -errno }
+        buffer[n] = 0
+        return 0
+    }
+
+    func access(_ path: UnsafePointer<CChar>, _ mask: Int32) -> Int32 {
+        // default_permissions: the kernel checks permissions; only existence is ours to answer.
+        var st = stat()
+        let (kind, err) = locate(path + 1, &st)
+        return kind == nil ? err : 0
+    }
+
+    func statfs(_ path: UnsafePointer<CChar>, _ out: UnsafeMutablePointer<statvfs>) -> Int32 {
+        var st = stat()
+        let (kind, _) = locate(path + 1, &st)
+        return fstatvfs(branch(kind ?? .main).fd, out) == 0 ? 0 : -errno
+    }
+
+    /// Runs `change` on every half of `path` (a parent descriptor and the name), returning the
+    /// spill half's result when there is one.
+    func changeEveryHalf(_ path: UnionPath, _ change: (Branch, Int32, String) -> Int32) -> Int32 {
+        let found = halves(path)
+        if found.isEmpty { return -ENOENT }
+        var result: Int32? = nil
+        for kind in BranchKind.allCases where found[kind] != nil {
+            let target = branch(kind)
+            let rc: Int32
+            if path.isRoot {
+                rc = change(target, target.fd, ".")
+            } else {
+                let parent = target.parent(of: path)
+                if parent < 0 { return parent }
+                rc = change(target, parent, path.name)
+                close(parent)
+            }
+            if result == nil { result = rc }
+        }
+        return result ?? -ENOENT
+    }
+
+    func chmod(_ path: UnsafePointer<CChar>?, _ mode: mode_t, fi: UnsafeMutablePointer<fuse_file_info>?) -> Int32 {
+        if let fi, fi.pointee.fh != 0 {
+            return UnionHandle.borrow(fi.pointee.fh) { fchmod($0.fd, mode) == 0 ? 0 : -errno }
+        }
+        guard let path else { return -ENOENT }
+        return changeEveryHalf(UnionPath(cString: path)) { target, parent, name in
+            let fd = openat(parent, name, SPILLWAY_O_PATH | O_NOFOLLOW | O_CLOEXEC)
+            if fd < 0 { return -errno }
+            defer { close(fd) }
+            var st = stat()
+            if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK { return -EOPNOTSUPP }
+            return spillway_fchmod_opath(fd, UInt32(mode)) == 0 ? 0 : -errno
+        }
+    }
+
+    func chown(_ path: UnsafePointer<CChar>?, _ uid: uid_t, _ gid: gid_t, fi: UnsafeMutablePointer<fuse_file_info>?) -> Int32 {
+        if let fi, fi.pointee.fh != 0 {
+            return UnionHandle.borrow(fi.pointee.fh) { fchown($0.fd, uid, gid) == 0 ? 0 : -errno }
+        }
+        guard let path else { return -ENOENT }
+        return changeEveryHalf(UnionPath(cString: path)) { _, parent, name in
+            fchownat(parent, name, uid, gid, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno
+        }
+    }
+
+    func utimens(_ path: UnsafePointer<CChar>?, _ times: UnsafePointer<timespec>?, fi: UnsafeMutablePointer<fuse_file_info>?) -> Int32 {
+        if let fi, fi.pointee.fh != 0 {
+            return UnionHandle.borrow(fi.pointee.fh) { futimens($0.fd, times) == 0 ? 0 : -errno }
+        }
+        guard let path else { return -ENOENT }
+        return changeEveryHalf(UnionPath(cString: path)) { _, parent, name in
+            utimensat(parent, name, times, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno
+        }
+    }
+}

@@ -1,0 +1,84 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CFuse3
+import CSpillway
+import CSpillwaySyscalls
+
+/// Extended attributes (getxattr, listxattr, setxattr, removexattr). Reads are lookups,
+/// changes act where the name lives (both halves of a directory). The mark a moved file carries
+/// (`user.spillway.origin`) is hidden from the container and cannot be set by it.
+extension UnionFilesystem {
+    static let originName = SPILLWAY_ORIGIN_XATTR
+
+    /// Runs `body` with a path that reaches the inode of `fd` (an `O_PATH` descriptor) without
+    /// any lookup in the container's tree.
+    private func withProcPath<R>(_ fd: Int32, _ body: (UnsafePointer<CChar>) -> R) -> R {
+        "/proc/self/fd/\(fd)".withCString(body)
+    }
+
+    func getxattr(_ path: UnsafePointer<CChar>, _ name: UnsafePointer<CChar>, _ value: UnsafeMutablePointer<CChar>?, _ size: Int) -> Int32 {
+        if strcmp(name, Self.originName) == 0 { return -ENODATA }
+        var st = stat()
+        let (kind, err) = locate(path + 1, &st)
+        guard let kind else { return err }
+        if (st.st_mode & S_IFMT) == S_IFLNK { return -ENODATA }
+        let fd = branch(kind).open(path + 1, SPILLWAY_O_PATH)
+        if fd < 0 { return fd }
+        defer { close(fd) }
+        let n = withProcPath(fd) { CFuse3.getxattr($0, name, value, size) }
+        return n >= 0 ? Int32(n) : -errno
+    }
+
+    func listxattr(_ path: UnsafePointer<CChar>, _ list: UnsafeMutablePointer<CChar>?, _ size: Int) -> Int32 {
+        var st = stat()
+        let (kind, err) = locate(path + 1, &st)
+        guard let kind else { return err }
+        if (st.st_mode & S_IFMT) == S_IFLNK { return 0 }
+        let fd = branch(kind).open(path + 1, SPILLWAY_O_PATH)
+        if fd < 0 { return fd }
+        defer { close(fd) }
+        return withProcPath(fd) { proc in
+            let full = CFuse3.listxattr(proc, nil, 0)
+            if full < 0 { return -errno }
+            if full == 0 { return 0 }
+            let names = UnsafeMutablePointer<CChar>.allocate(capacity: full)
+            defer { names.deallocate() }
+            let got = CFuse3.listxattr(proc, names, full)
+            if got < 0 { return -errno }
+            var out = 0, i = 0
+            while i < got {
+                let length = strlen(names + i) + 1
+                if strcmp(names + i, Self.originName) != 0 {
+                    if let list, size > 0 {
+                        if out + length > size { return -ERANGE }
+                        memcpy(list + out, names + i, length)
+                    }
+                    out += length
+                }
+                i += length
+            }
+            return Int32(out)
+        }
+    }
+
+    func setxattr(_ path: UnsafePointer<CChar>, _ name: UnsafePointer<CChar>, _ value: UnsafePointer<CChar>?, _ size: Int, _ flags: Int32) -> Int32 {
+        if strcmp(name, Self.originName) == 0 { return -EPERM }
+        return changeEveryHalf(UnionPath(cString: path)) { _, parent, leaf in
+            let fd = openat(parent, leaf, SPILLWAY_O_PATH | O_NOFOLLOW | O_CLOEXEC)
+            if fd < 0 { return -errno }
+            defer { close(fd) }
+            return withProcPath(fd) { CFuse3.setxattr($0, name, value, size, flags) } == 0 ? 0 : -errno
+        }
+    }
+
+    func removexattr(_ path: UnsafePointer<CChar>, _ name: UnsafePointer<CChar>) -> Int32 {
+        if strcmp(name, Self.originName) == 0 { return -ENODATA }
+        return changeEveryHalf(UnionPath(cString: path)) { _, parent, leaf in
+            let fd = openat(parent, leaf, SPILLWAY_O_PATH | O_NOFOLLOW | O_CLOEXEC)
+            if fd < 0 { return -errno }
+            defer { close(fd) }
+            return withProcPath(fd) { CFuse3.removexattr($0, name) } == 0 ? 0 : -errno
+        }
+    }
+}

@@ -1,0 +1,42 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One file opened through the union: what libfuse's `fh` points at.
+///
+/// `fd` never changes for the life of the handle. When the file moves to the spill area, the
+/// mover opens the moved file with the same flags and puts that description in place of the old
+/// one with dup3(2) on the same number, so reads and writes in flight on other threads use either
+/// the old or the new description, never a closed or reused number; writes are excluded during
+/// the move by the file's lock (``OpenFile``).
+final class UnionHandle: @unchecked Sendable {
+    /// The backing descriptor.
+    let fd: Int32
+    /// The flags it was opened with (without O_CREAT, O_EXCL and O_TRUNC: those happened once).
+    let flags: Int32
+    /// The per-file record shared by every handle of the same file; set once at registration.
+    var file: OpenFile!
+
+    init(fd: Int32, flags: Int32) {
+        self.fd = fd
+        self.flags = flags & ~(O_CREAT | O_EXCL | O_TRUNC)
+    }
+
+    var writable: Bool { (flags & O_ACCMODE) != O_RDONLY }
+
+    /// The value for `fuse_file_info.fh`: this handle, retained until ``take(_:)``.
+    func retainedBits() -> UInt64 {
+        UInt64(UInt(bitPattern: Unmanaged.passRetained(self).toOpaque()))
+    }
+
+    /// The handle behind `fh`, without touching its reference count.
+    @inline(__always)
+    static func borrow<R>(_ fh: UInt64, _ body: (UnionHandle) -> R) -> R {
+        Unmanaged<UnionHandle>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fh))!)._withUnsafeGuaranteedRef(body)
+    }
+
+    /// Ends the retain of ``retainedBits()``.
+    static func take(_ fh: UInt64) -> UnionHandle {
+        Unmanaged<UnionHandle>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fh))!).takeRetainedValue()
+    }
+}
