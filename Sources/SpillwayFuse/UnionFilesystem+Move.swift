@@ -55,7 +55,7 @@ extension UnionFilesystem {
         tempNamed = true
         defer { close(tmp) }
         if keepData && before.st_size > 0 {
-            if spillway_copy_data(src, tmp, UInt64(before.st_size)) != 0 { return -errno }
+            if spillway_copy_data(src, tmp, UInt64(before.st_size), UInt64(max(0, before.st_blocks)) * 512, nil) != 0 { return -errno }
         } else if !keepData {
             // O_TRUNC: the open would discard every byte; only the metadata moves.
         }
