@@ -20,13 +20,14 @@ struct Branch: Sendable {
     static let resolve = UInt64(SPILLWAY_RESOLVE_BENEATH | SPILLWAY_RESOLVE_NO_SYMLINKS
         | SPILLWAY_RESOLVE_NO_MAGICLINKS | SPILLWAY_RESOLVE_NO_XDEV)
 
-    /// openat2(2) of `relative` ("" for the branch's top) with `flags | O_NOFOLLOW | O_CLOEXEC`.
+    /// openat2(2) of `relative` ("" for the branch's top) with `flags | O_NOFOLLOW | O_CLOEXEC`
+    /// (bits openat2 does not take, such as an exec's `__FMODE_EXEC`, left out).
     ///
     /// The corresponding C function is `openat2`.
     @inline(__always)
     func open(_ relative: UnsafePointer<CChar>, _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
         let name = relative[0] == 0 ? dotPointer : relative
-        let fd = spillway_openat2(self.fd, name, UInt64(UInt32(bitPattern: flags | O_NOFOLLOW | O_CLOEXEC)), UInt64(mode), Self.resolve)
+        let fd = spillway_openat2(self.fd, name, UInt64(UInt32(bitPattern: spw_openat2_flags(flags) | O_NOFOLLOW | O_CLOEXEC)), UInt64(mode), Self.resolve)
         return fd >= 0 ? fd : -errno
     }
 
