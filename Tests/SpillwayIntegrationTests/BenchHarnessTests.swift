@@ -7,15 +7,17 @@ import Testing
 /// loop device or mount behind. Its figures mean nothing at this size.
 @Suite("Benchmark harness", .serialized)
 struct BenchHarnessTests {
-    static func loopDevices() throws -> Set<String> {
-        Set(try Command.check(["losetup", "-n", "-O", "NAME,BACK-FILE", "-l"]).split(separator: "\n").map(String.init))
+    /// Loop devices backed by the harness's own images (its work directories are named
+    /// spillway-bench-*; other suites running meanwhile have loop devices of their own).
+    static func benchLoopDevices() throws -> [String] {
+        try Command.check(["losetup", "-n", "-O", "NAME,BACK-FILE", "-l"]).split(separator: "\n")
+            .filter { $0.contains("spillway-bench") }.map(String.init)
     }
 
     @Test func smokeRunWritesTheReportAndLeavesNothing() throws {
         try #require(getuid() == 0, "the harness mounts loop devices and must run as root")
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("spillway-bench-\(UUID().uuidString.prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let loopsBefore = try Self.loopDevices()
         let bench = Paths.packageRoot.appendingPathComponent("tools/bench").path
         let run = try Command.run([bench, "--smoke", "--reps", "1", "--out", out], environment: ["SPILLWAY_BIN": Paths.spillway])
         #expect(run.status == 0, "\(run)")
@@ -50,7 +52,7 @@ struct BenchHarnessTests {
         let targets = json?["targets"] as? [[String: Any]] ?? []
         #expect(targets.count > 20, "only \(targets.count) targets judged")
 
-        #expect(try Self.loopDevices() == loopsBefore, "the harness left loop devices behind")
+        #expect(try Self.benchLoopDevices() == [], "the harness left loop devices behind")
         let mounts = try String(contentsOfFile: "/proc/mounts", encoding: .utf8)
         #expect(!mounts.contains("spillway-bench"), "the harness left a mount behind")
     }
