@@ -32,6 +32,7 @@ public enum UnionServer {
         guard let fuse else {
             throw FuseUnionError(input: mountPoint, problem: "libfuse refused the options \(options)", fix: "check that libfuse3 is 3.12 or newer")
         }
+        servedFuse = fuse
         guard fuse_mount(fuse, mountPoint) == 0 else {
             fuse_destroy(fuse)
             throw FuseUnionError(input: mountPoint, problem: "cannot be mounted on (fuse_mount failed; see the line above)",
