@@ -212,6 +212,38 @@ struct FuseUnionTests {
         #expect(!xattrs.stdout.contains("spillway"), "\(xattrs)")
     }
 
+    /// With the main disk's quota already used up by a file outside the union and the slot
+    /// `normal`, new directories and files made through the union still work: they land in the
+    /// spill area, whole, and read back through the union.
+    @Test func newNamesOnAFullMainDiskLandInTheSpillArea() throws {
+        try #require(getuid() == 0, "this test mounts loop filesystems and FUSE and must run as root")
+        let main = try LoopFilesystem(type: "btrfs", megabytes: 512)
+        defer { main.destroy() }
+        let sub = try LoopFilesystem(type: "ext4", megabytes: 256)
+        defer { sub.destroy() }
+        try Command.check(["btrfs", "quota", "enable", main.mountPoint])
+        let tree = main.mountPoint + "/container"
+        try Command.check(["btrfs", "subvolume", "create", tree])
+        try Command.check(["btrfs", "qgroup", "limit", "16M", tree])
+        let spill = sub.mountPoint + "/spill"
+        try FileManager.default.createDirectory(atPath: spill, withIntermediateDirectories: true)
+        let slot = sub.mountPoint + "/slot"
+        try Command.check([Paths.spillway, "slot", "create", slot])
+        // Fill the quota outside the union (dd stops at EDQUOT).
+        let filler = try Command.run(["dd", "if=/dev/urandom", "of=\(tree)/filler", "bs=1M", "count=64", "conv=fsync", "status=none"])
+        #expect(filler.status != 0 && filler.stderr.contains("quota"), "the quota did not stop dd: \(filler)")
+        let mount = try Mount(tree: tree, spill: spill, slot: slot, at: sub.mountPoint + "/union")
+        defer { mount.unmount() }
+        let script = "mkdir -p new/deeper && dd if=/dev/urandom of=new/deeper/data bs=1M count=8 status=none && sha256sum new/deeper/data && echo done"
+        let result = try Command.run(["/bin/sh", "-c", script], directory: mount.point)
+        #expect(result.status == 0 && result.stdout.contains("done"), "\(result)")
+        #expect(!FileManager.default.fileExists(atPath: tree + "/new/deeper/data"), "the file stayed on the full main disk")
+        #expect(FileManager.default.fileExists(atPath: spill + "/new/deeper/data"), "the file is not in the spill area")
+        let inSpill = try Command.run(["sha256sum", spill + "/new/deeper/data"])
+        let hash = result.stdout.split(separator: " ").first.map(String.init) ?? "?"
+        #expect(inSpill.stdout.hasPrefix(hash), "the spill area's copy differs from what was written: \(inSpill) vs \(hash)")
+    }
+
     // MARK: - Bad input
 
     struct BadInput: Sendable, CustomTestStringConvertible {
