@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CFuse3
+import SpillwayCore
 import CSpillwaySyscalls
 
 /// One half of the union: a directory held open for the life of the mount. Every name under it

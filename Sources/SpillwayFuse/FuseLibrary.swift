@@ -1,4 +1,5 @@
 import CFuse3
+import SpillwayCore
 
 /// The libfuse3 this build is linked against.
 public enum FuseLibrary {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CFuse3
+import SpillwayCore
 import CSpillwaySyscalls
 
 /// Looking at and changing attributes (getattr, readlink, access, statfs, chmod, chown,

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CFuse3
+import SpillwayCore
 import CSpillwaySyscalls
 
 /// Making and removing names (mknod, mkdir, symlink, link, unlink, rmdir, rename) so that every

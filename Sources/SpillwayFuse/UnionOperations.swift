@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CFuse3
+import SpillwayCore
 
 /// The union being served; libfuse's C callbacks cannot capture, so they reach it here. Set
 /// once before the session starts and never changed while it runs.

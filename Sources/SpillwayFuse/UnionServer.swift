@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CFuse3
+import SpillwayCore
 
 /// Mounts a ``UnionFilesystem`` and serves it with libfuse's multi-threaded loop until it is
 /// unmounted (or the process gets SIGTERM, SIGINT or SIGHUP).
