@@ -1,5 +1,4 @@
 import CFuse3
-import SpillwayCore
 
 /// The libfuse3 this build is linked against.
 public enum FuseLibrary {
