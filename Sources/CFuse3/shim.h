@@ -84,18 +84,4 @@ static inline int spw_fcntl_lock(int fd, int cmd, struct flock *lock) { return f
 static inline int spw_fcntl_dupfd(int fd) { return fcntl(fd, F_DUPFD_CLOEXEC, 0); }
 static inline int spw_umount2(const char *target, int flags) { return (int)syscall(SYS_umount2, target, flags); }
 
-/*
- * The open flags openat2(2) accepts, in the kernel's own values (glibc defines O_LARGEFILE as 0
- * on 64-bit). openat2 refuses any other bit with EINVAL, unlike open(2), and the kernel hands a
- * FUSE server the flags of an exec's open with __FMODE_EXEC (040) set.
- */
-static inline int spw_openat2_flags(int flags) {
-    const int valid = 03 /* O_ACCMODE */ | 0100 /* O_CREAT */ | 0200 /* O_EXCL */ | 0400 /* O_NOCTTY */
-        | 01000 /* O_TRUNC */ | 02000 /* O_APPEND */ | 04000 /* O_NONBLOCK */ | 010000 /* O_DSYNC */
-        | 020000 /* O_ASYNC */ | 040000 /* O_DIRECT */ | 0100000 /* O_LARGEFILE */ | 0200000 /* O_DIRECTORY */
-        | 0400000 /* O_NOFOLLOW */ | 01000000 /* O_NOATIME */ | 02000000 /* O_CLOEXEC */ | 04000000 /* __O_SYNC */
-        | 010000000 /* O_PATH */ | 020000000 /* __O_TMPFILE */;
-    return flags & valid;
-}
-
 #endif /* SPILLWAY_CFUSE3_SHIM_H */

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CFuse3
+import SpillwayCore
 import CSpillwaySyscalls
 
 /// One half of the union: a directory held open for the life of the mount. Every name under it
@@ -20,14 +21,20 @@ struct Branch: Sendable {
     static let resolve = UInt64(SPILLWAY_RESOLVE_BENEATH | SPILLWAY_RESOLVE_NO_SYMLINKS
         | SPILLWAY_RESOLVE_NO_MAGICLINKS | SPILLWAY_RESOLVE_NO_XDEV)
 
-    /// openat2(2) of `relative` ("" for the branch's top) with `flags | O_NOFOLLOW | O_CLOEXEC`
-    /// (bits openat2 does not take, such as an exec's `__FMODE_EXEC`, left out).
+    /// openat2(2) of `relative` ("" for the branch's top) with `flags | O_NOFOLLOW | O_CLOEXEC`.
     ///
     /// The corresponding C function is `openat2`.
+    /// The open(2) flags openat2 accepts; it refuses unknown bits (EINVAL) where open ignores
+    /// them, and the kernel hands FUSE some of its own (`__FMODE_EXEC` for exec).
+    static let openFlags: Int32 = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC
+        | O_SYNC | 0o40000 /* O_DIRECT */ | 0o100000 /* O_LARGEFILE */ | O_DIRECTORY | O_NOFOLLOW | 0o1000000 /* O_NOATIME */
+        | O_CLOEXEC | SPILLWAY_O_PATH
+
     @inline(__always)
     func open(_ relative: UnsafePointer<CChar>, _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
         let name = relative[0] == 0 ? dotPointer : relative
-        let fd = spillway_openat2(self.fd, name, UInt64(UInt32(bitPattern: spw_openat2_flags(flags) | O_NOFOLLOW | O_CLOEXEC)), UInt64(mode), Self.resolve)
+        let wanted = (flags & Self.openFlags) | O_NOFOLLOW | O_CLOEXEC
+        let fd = spillway_openat2(self.fd, name, UInt64(UInt32(bitPattern: wanted)), UInt64(mode), Self.resolve)
         return fd >= 0 ? fd : -errno
     }
 

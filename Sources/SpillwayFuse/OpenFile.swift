@@ -1,3 +1,4 @@
+import SpillwayCore
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,3 +1,4 @@
+import SpillwayCore
 import Synchronization
 
 /// The union's open files by identity, so that a move finds every handle of the file it moves,

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CFuse3
+import SpillwayCore
 import CSpillwaySyscalls
 
 /// Looking at and changing attributes (getattr, readlink, access, statfs, chmod, chown,
@@ -20,6 +21,13 @@ extension UnionFilesystem {
         let (kind, err) = locate(path + 1, &st.pointee)
         guard let kind else { return err }
         Self.present(&st.pointee, from: kind)
+        if kind == .spill && (st.pointee.st_mode & S_IFMT) == S_IFDIR {
+            // A directory in both places keeps its main half's identity, so programs that
+            // check a directory's inode before and after working in it (tar) see one directory
+            // whichever half was made first.
+            var onMain = stat()
+            if main.status(path + 1, &onMain) == 0 && (onMain.st_mode & S_IFMT) == S_IFDIR { st.pointee.st_ino = onMain.st_ino }
+        }
         return 0
     }
 

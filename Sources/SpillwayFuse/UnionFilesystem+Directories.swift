@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CFuse3
+import SpillwayCore
 
 /// Listing directories (opendir, readdir, releasedir): the union, each name once — the spill
 /// half's names, then those of the main half the spill half lacks — without the movers'

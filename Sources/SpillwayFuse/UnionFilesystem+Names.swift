@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CFuse3
+import SpillwayCore
 import CSpillwaySyscalls
 
 /// Making and removing names (mknod, mkdir, symlink, link, unlink, rmdir, rename) so that every
@@ -125,7 +126,8 @@ extension UnionFilesystem {
     func rename(_ from: UnionPath, _ to: UnionPath, flags: UInt32) -> Int32 {
         let noReplace = UInt32(RENAME_NOREPLACE), exchange = UInt32(RENAME_EXCHANGE)
         if flags & ~(noReplace | exchange) != 0 { return -EINVAL }
-        let src = halves(from), dst = halves(to)
+        var src = halves(from)
+        let dst = halves(to)
         if src.isEmpty { return -ENOENT }
         if to.parent != from.parent && locate(to.parentPath) == nil { return -ENOENT }
         func isDir(_ st: stat) -> Bool { (st.st_mode & S_IFMT) == S_IFDIR }
@@ -155,8 +157,24 @@ extension UnionFilesystem {
                 for kind in dst.keys where !isEmptyDirectory(kind, to.relative) { return -ENOTEMPTY }
             }
         }
+        // While spilling, a main-disk file going into a directory that exists only in the
+        // spill area moves there first rather than making directories on the full main disk.
+        if let onMain = src[.main], src[.spill] == nil, (onMain.st_mode & S_IFMT) == S_IFREG, slot.state == .spilling,
+           main.lookup(to.parent) == nil, spill.lookup(to.parent) != nil {
+            if moveToSpill(from, keepData: true) == 0, let moved = spill.lookup(from.relative) { src = [.spill: moved] }
+        }
         for kind in BranchKind.allCases where src[kind] != nil {
-            let rc = renameHalf(kind, from, to, 0)
+            var rc = renameHalf(kind, from, to, 0)
+            // No room on the main disk for the destination's directories: a regular file moves
+            // to the spill area and is renamed there.
+            if rc < 0, kind == .main, UnionPolicy.isOutOfSpace(-rc), src[.spill] == nil, let onMain = src[.main],
+               (onMain.st_mode & S_IFMT) == S_IFREG {
+                slot.noteRescue()
+                if moveToSpill(from, keepData: true) == 0, let moved = spill.lookup(from.relative) {
+                    src = [.spill: moved]
+                    rc = renameHalf(.spill, from, to, 0)
+                }
+            }
             if rc < 0 { return rc }
         }
         let dstIsDir = dst.values.contains(where: isDir)

@@ -2,10 +2,14 @@
 import Glibc
 #endif
 import CFuse3
+import SpillwayCore
 
 /// The union being served; libfuse's C callbacks cannot capture, so they reach it here. Set
 /// once before the session starts and never changed while it runs.
 nonisolated(unsafe) var servedUnion: UnionFilesystem!
+
+/// libfuse's handle of the mounted session, for invalidating the kernel's caches.
+nonisolated(unsafe) var servedFuse: OpaquePointer?
 
 /// libfuse's operations table for ``servedUnion``: each entry unpacks libfuse's arguments and
 /// calls the union's method of the same name (passthrough.c's shape; `return -errno`).
@@ -46,7 +50,13 @@ enum UnionOperations {
         ops.rename = { from, to, flags in
             servedUnion.rename(UnionPath(cString: from!), UnionPath(cString: to!), flags: flags)
         }
-        ops.link = { from, to in servedUnion.link(UnionPath(cString: from!), UnionPath(cString: to!)) }
+        ops.link = { from, to in
+            let rc = servedUnion.link(UnionPath(cString: from!), UnionPath(cString: to!))
+            // libfuse gives each name its own kernel inode: the source's cached link count is
+            // stale now.
+            if rc == 0, let fuse = servedFuse { fuse_invalidate_path(fuse, from!) }
+            return rc
+        }
         ops.chmod = { path, mode, fi in servedUnion.chmod(path, mode, fi: fi) }
         ops.chown = { path, uid, gid, fi in servedUnion.chown(path, uid, gid, fi: fi) }
         ops.truncate = { path, size, fi in servedUnion.truncate(path, size: size, fi: fi) }
@@ -61,10 +71,19 @@ enum UnionOperations {
         ops.flush = { _, _ in 0 }
         ops.release = { _, fi in servedUnion.release(fi!) }
         ops.fsync = { _, datasync, fi in servedUnion.fsync(datasync, fi: fi!) }
-        ops.setxattr = { path, name, value, size, flags in servedUnion.setxattr(path!, name!, value, size, flags) }
+        ops.setxattr = { path, name, value, size, flags in
+            let rc = servedUnion.setxattr(path!, name!, value, size, flags)
+            // An ACL can change the mode the kernel has cached (cp -p sets it that way).
+            if rc == 0, let fuse = servedFuse { fuse_invalidate_path(fuse, path!) }
+            return rc
+        }
         ops.getxattr = { path, name, value, size in servedUnion.getxattr(path!, name!, value, size) }
         ops.listxattr = { path, list, size in servedUnion.listxattr(path!, list, size) }
-        ops.removexattr = { path, name in servedUnion.removexattr(path!, name!) }
+        ops.removexattr = { path, name in
+            let rc = servedUnion.removexattr(path!, name!)
+            if rc == 0, let fuse = servedFuse { fuse_invalidate_path(fuse, path!) }
+            return rc
+        }
         ops.opendir = { _, _ in 0 }
         ops.readdir = { path, buffer, fill, _, _, _ in servedUnion.readdir(path!, buffer, fill!) }
         ops.releasedir = { _, _ in 0 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CFuse3
+import SpillwayCore
 
 /// Mounts a ``UnionFilesystem`` and serves it with libfuse's multi-threaded loop until it is
 /// unmounted (or the process gets SIGTERM, SIGINT or SIGHUP).
@@ -32,6 +33,7 @@ public enum UnionServer {
         guard let fuse else {
             throw FuseUnionError(input: mountPoint, problem: "libfuse refused the options \(options)", fix: "check that libfuse3 is 3.12 or newer")
         }
+        servedFuse = fuse
         guard fuse_mount(fuse, mountPoint) == 0 else {
             fuse_destroy(fuse)
             throw FuseUnionError(input: mountPoint, problem: "cannot be mounted on (fuse_mount failed; see the line above)",

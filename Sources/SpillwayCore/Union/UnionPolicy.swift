@@ -1,5 +1,3 @@
-import SpillwayCore
-
 /// Where the union puts things, decided from the slot's state and where names exist: no I/O,
 /// so the choices can be tested alone (mergerfs keeps its policies apart from the calls that act
 /// on them the same way). The rules are the spec's section 5 and docs/SHIM.md.
