@@ -12,17 +12,19 @@ import Testing
 struct FuseContainerTests {
     static let image = "spillway-test:busybox-static"
 
-    static func fuseMounts() throws -> [String] {
-        try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8).split(separator: "\n")
-            .filter { $0.contains(" - \(FuseUnionMount.filesystemType) ") }.map(String.init)
+    /// The unions mounted under `directory` (this test's daemon's run directory; other suites
+    /// running meanwhile mount unions of their own elsewhere).
+    static func fuseMounts(under directory: String) throws -> [String] {
+        try MountTable.current().entries(under: directory).filter { $0.filesystemType == FuseUnionMount.filesystemType }.map(\.mountPoint)
     }
 
     /// busybox `dd` and a static C program each write twice their free quota and exit 0; the
     /// data read back inside the container is right, lies in the spill area, and status shows
     /// the container `spilling` in mode `fuse`. The union is unmounted when the container goes.
     @Test func staticProgramsWritePastTheQuota() throws {
-        let mountsBefore = try Self.fuseMounts()
+        var runDir = ""
         try withContainerEnvironment { env in
+            runDir = env.daemon.runDir
             try env.dockerd.importImage(try ContainerImages.busyboxStatic(), tag: Self.image)
             let imageBytes = (try FileManager.default.attributesOfItem(atPath: try ContainerImages.busyboxStatic())[.size] as? UInt64) ?? 0
             let quota: UInt64 = 48 << 20
@@ -49,8 +51,8 @@ struct FuseContainerTests {
                 let spillArea = try #require(managed.spillPath)
                 #expect(try ContainerTests.sha256(spillArea + "/data/out.bin") == expected, "\(run.name): the bytes are not on the sub disk")
                 // The container has exited: its `delete` unmounted the union.
-                let unmounted = ContainerTests.wait { (try? Self.fuseMounts()) == mountsBefore }
-                #expect(unmounted, "\(run.name): the union is still mounted: \((try? Self.fuseMounts()) ?? [])")
+                let unmounted = ContainerTests.wait { (try? Self.fuseMounts(under: runDir)) == [] }
+                #expect(unmounted, "\(run.name): the union is still mounted: \((try? Self.fuseMounts(under: runDir)) ?? [])")
                 let table = try env.daemon.spillway("status")
                 #expect(table.stdout.split(separator: "\n").contains { $0.hasPrefix(run.name) && $0.contains("fuse") }, "\(table)")
             }
@@ -60,6 +62,6 @@ struct FuseContainerTests {
             #expect(plain.status != 0, "\(plain)")
             #expect((plain.stdout + plain.stderr).contains("Disk quota exceeded"), "\(plain)")
         }
-        #expect(try Self.fuseMounts() == mountsBefore, "a FUSE union was left mounted")
+        #expect(try Self.fuseMounts(under: runDir) == [], "a FUSE union was left mounted")
     }
 }
