@@ -25,6 +25,15 @@ extension UnionFilesystem {
         guard let (kind, st) = locate(from) else { return -ENOENT }
         if (st.st_mode & S_IFMT) == S_IFDIR { return -EPERM }
         if locate(to) != nil { return -EEXIST }
+        return withParents(in: kind, from, to) { source, target in
+            linkat(source, from.name, target, to.name, 0) == 0 ? 0 : -errno
+        }
+    }
+
+    /// Runs `body` with descriptors of the parents of `from` and `to` in `kind` (the latter's
+    /// made first if missing), for a call that names both within one branch.
+    private func withParents(in kind: BranchKind, _ from: UnionPath, _ to: UnionPath,
+                             _ body: (_ source: Int32, _ target: Int32) -> Int32) -> Int32 {
         let made = ensureParents(in: kind, for: to)
         if made < 0 { return made }
         let source = branch(kind).parent(of: from), target = branch(kind).parent(of: to)
@@ -34,7 +43,7 @@ extension UnionFilesystem {
         }
         if source < 0 { return source }
         if target < 0 { return target }
-        return linkat(source, from.name, target, to.name, 0) == 0 ? 0 : -errno
+        return body(source, target)
     }
 
     func unlink(_ path: UnionPath) -> Int32 {
@@ -101,16 +110,9 @@ extension UnionFilesystem {
 
     /// renameat2(2) of one half within `kind`.
     private func renameHalf(_ kind: BranchKind, _ from: UnionPath, _ to: UnionPath, _ flags: UInt32) -> Int32 {
-        let made = ensureParents(in: kind, for: to)
-        if made < 0 { return made }
-        let source = branch(kind).parent(of: from), target = branch(kind).parent(of: to)
-        defer {
-            if source >= 0 { close(source) }
-            if target >= 0 { close(target) }
+        withParents(in: kind, from, to) { source, target in
+            spillway_renameat2(source, from.name, target, to.name, flags) == 0 ? 0 : -errno
         }
-        if source < 0 { return source }
-        if target < 0 { return target }
-        return spillway_renameat2(source, from.name, target, to.name, flags) == 0 ? 0 : -errno
     }
 
     private func removeHalf(_ kind: BranchKind, _ path: UnionPath, directory: Bool) -> Int32 {

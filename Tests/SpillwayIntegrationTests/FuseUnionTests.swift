@@ -142,106 +142,104 @@ struct FuseUnionTests {
         }
     }
 
+    /// A container tree on btrfs under a qgroup limit of `limit` and a spill area on ext4, for
+    /// `body(tree, spill, slot path, scratch directory on the sub disk)`; both filesystems are
+    /// removed afterwards.
+    static func withQuotaStage(limit: String, subMegabytes: Int, _ body: (String, String, String, String) throws -> Void) throws {
+        try #require(getuid() == 0, "this test mounts loop filesystems and FUSE and must run as root")
+        let main = try LoopFilesystem(type: "btrfs", megabytes: 512)
+        defer { main.destroy() }
+        let sub = try LoopFilesystem(type: "ext4", megabytes: subMegabytes)
+        defer { sub.destroy() }
+        try Command.check(["btrfs", "quota", "enable", main.mountPoint])
+        let tree = main.mountPoint + "/container"
+        try Command.check(["btrfs", "subvolume", "create", tree])
+        try Command.check(["btrfs", "qgroup", "limit", limit, tree])
+        let spill = sub.mountPoint + "/spill"
+        try FileManager.default.createDirectory(atPath: spill, withIntermediateDirectories: true)
+        try body(tree, spill, sub.mountPoint + "/slot", sub.mountPoint)
+    }
+
     // MARK: - Writers past a real quota
 
     /// Two processes hold one main-disk file open through the union and keep writing past the
     /// btrfs qgroup limit with the slot `normal`: the union moves the file to the spill area
     /// and re-points both handles, so every byte of both lands in the moved file.
     @Test func twoWritersPastTheQuotaBothLandInTheMovedFile() throws {
-        try #require(getuid() == 0, "this test mounts loop filesystems and FUSE and must run as root")
-        let main = try LoopFilesystem(type: "btrfs", megabytes: 512)
-        defer { main.destroy() }
-        let sub = try LoopFilesystem(type: "ext4", megabytes: 512)
-        defer { sub.destroy() }
-        try Command.check(["btrfs", "quota", "enable", main.mountPoint])
-        let tree = main.mountPoint + "/container"
-        try Command.check(["btrfs", "subvolume", "create", tree])
-        try Command.check(["btrfs", "qgroup", "limit", "48M", tree])
-        let spill = sub.mountPoint + "/spill"
-        try FileManager.default.createDirectory(atPath: spill, withIntermediateDirectories: true)
-        let slot = sub.mountPoint + "/slot"
-        try Command.check([Paths.spillway, "slot", "create", slot, "--state", "normal"])
-        // The file starts on the main disk with 1 MiB in it.
-        let chunk = 1 << 20, chunks = 80
-        func pattern(_ index: Int) -> Data {
-            Data((0..<chunk).map { UInt8(truncatingIfNeeded: ($0 &* 7) &+ index &* 13 &+ 1) })
+        try Self.withQuotaStage(limit: "48M", subMegabytes: 512) { tree, spill, slot, scratch in
+            try Command.check([Paths.spillway, "slot", "create", slot, "--state", "normal"])
+            // The file starts on the main disk with 1 MiB in it.
+            let chunk = 1 << 20, chunks = 80
+            func pattern(_ index: Int) -> Data {
+                Data((0..<chunk).map { UInt8(truncatingIfNeeded: ($0 &* 7) &+ index &* 13 &+ 1) })
+            }
+            try FileManager.default.createDirectory(atPath: tree + "/data", withIntermediateDirectories: true)
+            try pattern(999).write(to: URL(fileURLWithPath: tree + "/data/shared"))
+            let mount = try Mount(tree: tree, spill: spill, slot: slot, at: scratch + "/union")
+            defer { mount.unmount() }
+            // Each writer opens the file, waits until both have it open, then writes its chunks.
+            let writer = """
+                import os, sys, time
+                tag, path, ready = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+                fd = os.open(path, os.O_RDWR)
+                open(ready + str(tag), 'w').close()
+                while not all(os.path.exists(ready + str(t)) for t in (0, 1)): time.sleep(0.01)
+                size = 1 << 20
+                for index in range(tag, \(chunks), 2):
+                    data = bytes(((i * 7) + index * 13 + 1) & 0xff for i in range(size))
+                    done = 0
+                    while done < size:
+                        done += os.pwrite(fd, data[done:], index * size + done)
+                os.fsync(fd)
+                os.close(fd)
+                print('wrote', tag)
+                """
+            let ready = scratch + "/ready-"
+            // Two processes, started and waited for by Python (a shell's `wait` can hang on the
+            // signal mask a test runner's thread passes on).
+            let driver = "import subprocess, sys; ps = [subprocess.Popen([sys.executable, '-c', sys.argv[1], str(t), sys.argv[2], sys.argv[3]]) for t in (0, 1)]; print('rc', *[p.wait() for p in ps])"
+            let result = try Command.run(["python3", "-c", driver, writer, mount.point + "/data/shared", ready])
+            #expect(result.stdout.contains("rc 0 0"), "a writer failed: \(result)")
+            #expect(!FileManager.default.fileExists(atPath: tree + "/data/shared"), "the main-disk copy is still there")
+            #expect(FileManager.default.fileExists(atPath: spill + "/data/shared"), "the file did not move to the spill area")
+            var expected = Data(capacity: chunk * chunks)
+            for index in 0..<chunks { expected.append(pattern(index)) }
+            let moved = FileManager.default.contents(atPath: spill + "/data/shared") ?? Data()
+            #expect(moved.count == expected.count, "the moved file has \(moved.count) bytes, expected \(expected.count)")
+            if moved != expected, moved.count == expected.count {
+                let wrong = (0..<chunks).filter { moved[($0 * chunk)..<(($0 + 1) * chunk)] != expected[($0 * chunk)..<(($0 + 1) * chunk)] }
+                Issue.record("chunks with the wrong bytes: \(wrong)")
+            }
+            let through = FileManager.default.contents(atPath: mount.point + "/data/shared") ?? Data()
+            #expect(through == expected, "reading through the union gives other bytes")
+            // No move leftovers, and the origin mark is hidden from the container.
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: spill + "/data")) ?? []
+            #expect(names == ["shared"], "spill area holds \(names)")
+            let xattrs = try Command.run(["python3", "-c", "import os,sys; print(os.listxattr(sys.argv[1]))", mount.point + "/data/shared"])
+            #expect(!xattrs.stdout.contains("spillway"), "\(xattrs)")
         }
-        try FileManager.default.createDirectory(atPath: tree + "/data", withIntermediateDirectories: true)
-        try pattern(999).write(to: URL(fileURLWithPath: tree + "/data/shared"))
-        let mount = try Mount(tree: tree, spill: spill, slot: slot, at: sub.mountPoint + "/union")
-        defer { mount.unmount() }
-        // Each writer opens the file, waits until both have it open, then writes its chunks.
-        let writer = """
-            import os, sys, time
-            tag, path, ready = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-            fd = os.open(path, os.O_RDWR)
-            open(ready + str(tag), 'w').close()
-            while not all(os.path.exists(ready + str(t)) for t in (0, 1)): time.sleep(0.01)
-            size = 1 << 20
-            for index in range(tag, \(chunks), 2):
-                data = bytes(((i * 7) + index * 13 + 1) & 0xff for i in range(size))
-                done = 0
-                while done < size:
-                    done += os.pwrite(fd, data[done:], index * size + done)
-            os.fsync(fd)
-            os.close(fd)
-            print('wrote', tag)
-            """
-        let ready = sub.mountPoint + "/ready-"
-        // Two processes, started and waited for by Python (a shell's `wait` can hang on the
-        // signal mask a test runner's thread passes on).
-        let driver = "import subprocess, sys; ps = [subprocess.Popen([sys.executable, '-c', sys.argv[1], str(t), sys.argv[2], sys.argv[3]]) for t in (0, 1)]; print('rc', *[p.wait() for p in ps])"
-        let result = try Command.run(["python3", "-c", driver, writer, mount.point + "/data/shared", ready])
-        #expect(result.stdout.contains("rc 0 0"), "a writer failed: \(result)")
-        #expect(!FileManager.default.fileExists(atPath: tree + "/data/shared"), "the main-disk copy is still there")
-        #expect(FileManager.default.fileExists(atPath: spill + "/data/shared"), "the file did not move to the spill area")
-        var expected = Data(capacity: chunk * chunks)
-        for index in 0..<chunks { expected.append(pattern(index)) }
-        let moved = FileManager.default.contents(atPath: spill + "/data/shared") ?? Data()
-        #expect(moved.count == expected.count, "the moved file has \(moved.count) bytes, expected \(expected.count)")
-        if moved != expected, moved.count == expected.count {
-            let wrong = (0..<chunks).filter { moved[($0 * chunk)..<(($0 + 1) * chunk)] != expected[($0 * chunk)..<(($0 + 1) * chunk)] }
-            Issue.record("chunks with the wrong bytes: \(wrong)")
-        }
-        let through = FileManager.default.contents(atPath: mount.point + "/data/shared") ?? Data()
-        #expect(through == expected, "reading through the union gives other bytes")
-        // No move leftovers, and the origin mark is hidden from the container.
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: spill + "/data")) ?? []
-        #expect(names == ["shared"], "spill area holds \(names)")
-        let xattrs = try Command.run(["python3", "-c", "import os,sys; print(os.listxattr(sys.argv[1]))", mount.point + "/data/shared"])
-        #expect(!xattrs.stdout.contains("spillway"), "\(xattrs)")
     }
 
     /// With the main disk's quota already used up by a file outside the union and the slot
     /// `normal`, new directories and files made through the union still work: they land in the
     /// spill area, whole, and read back through the union.
     @Test func newNamesOnAFullMainDiskLandInTheSpillArea() throws {
-        try #require(getuid() == 0, "this test mounts loop filesystems and FUSE and must run as root")
-        let main = try LoopFilesystem(type: "btrfs", megabytes: 512)
-        defer { main.destroy() }
-        let sub = try LoopFilesystem(type: "ext4", megabytes: 256)
-        defer { sub.destroy() }
-        try Command.check(["btrfs", "quota", "enable", main.mountPoint])
-        let tree = main.mountPoint + "/container"
-        try Command.check(["btrfs", "subvolume", "create", tree])
-        try Command.check(["btrfs", "qgroup", "limit", "16M", tree])
-        let spill = sub.mountPoint + "/spill"
-        try FileManager.default.createDirectory(atPath: spill, withIntermediateDirectories: true)
-        let slot = sub.mountPoint + "/slot"
-        try Command.check([Paths.spillway, "slot", "create", slot])
-        // Fill the quota outside the union (dd stops at EDQUOT).
-        let filler = try Command.run(["dd", "if=/dev/urandom", "of=\(tree)/filler", "bs=1M", "count=64", "conv=fsync", "status=none"])
-        #expect(filler.status != 0 && filler.stderr.contains("quota"), "the quota did not stop dd: \(filler)")
-        let mount = try Mount(tree: tree, spill: spill, slot: slot, at: sub.mountPoint + "/union")
-        defer { mount.unmount() }
-        let script = "mkdir -p new/deeper && dd if=/dev/urandom of=new/deeper/data bs=1M count=8 status=none && sha256sum new/deeper/data && echo done"
-        let result = try Command.run(["/bin/sh", "-c", script], directory: mount.point)
-        #expect(result.status == 0 && result.stdout.contains("done"), "\(result)")
-        #expect(!FileManager.default.fileExists(atPath: tree + "/new/deeper/data"), "the file stayed on the full main disk")
-        #expect(FileManager.default.fileExists(atPath: spill + "/new/deeper/data"), "the file is not in the spill area")
-        let inSpill = try Command.run(["sha256sum", spill + "/new/deeper/data"])
-        let hash = result.stdout.split(separator: " ").first.map(String.init) ?? "?"
-        #expect(inSpill.stdout.hasPrefix(hash), "the spill area's copy differs from what was written: \(inSpill) vs \(hash)")
+        try Self.withQuotaStage(limit: "16M", subMegabytes: 256) { tree, spill, slot, scratch in
+            try Command.check([Paths.spillway, "slot", "create", slot])
+            // Fill the quota outside the union (dd stops at EDQUOT).
+            let filler = try Command.run(["dd", "if=/dev/urandom", "of=\(tree)/filler", "bs=1M", "count=64", "conv=fsync", "status=none"])
+            #expect(filler.status != 0 && filler.stderr.contains("quota"), "the quota did not stop dd: \(filler)")
+            let mount = try Mount(tree: tree, spill: spill, slot: slot, at: scratch + "/union")
+            defer { mount.unmount() }
+            let script = "mkdir -p new/deeper && dd if=/dev/urandom of=new/deeper/data bs=1M count=8 status=none && sha256sum new/deeper/data && echo done"
+            let result = try Command.run(["/bin/sh", "-c", script], directory: mount.point)
+            #expect(result.status == 0 && result.stdout.contains("done"), "\(result)")
+            #expect(!FileManager.default.fileExists(atPath: tree + "/new/deeper/data"), "the file stayed on the full main disk")
+            #expect(FileManager.default.fileExists(atPath: spill + "/new/deeper/data"), "the file is not in the spill area")
+            let inSpill = try Command.run(["sha256sum", spill + "/new/deeper/data"])
+            let hash = result.stdout.split(separator: " ").first.map(String.init) ?? "?"
+            #expect(inSpill.stdout.hasPrefix(hash), "the spill area's copy differs from what was written: \(inSpill) vs \(hash)")
+        }
     }
 
     // MARK: - Bad input
