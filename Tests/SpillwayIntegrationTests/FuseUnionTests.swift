@@ -142,22 +142,12 @@ struct FuseUnionTests {
         }
     }
 
-    /// A container tree on btrfs under a qgroup limit of `limit` and a spill area on ext4, for
-    /// `body(tree, spill, slot path, scratch directory on the sub disk)`; both filesystems are
-    /// removed afterwards.
+    /// A ``QuotaStage`` for `body(tree, spill, slot path, scratch directory on the sub disk)`.
     static func withQuotaStage(limit: String, subMegabytes: Int, _ body: (String, String, String, String) throws -> Void) throws {
         try #require(getuid() == 0, "this test mounts loop filesystems and FUSE and must run as root")
-        let main = try LoopFilesystem(type: "btrfs", megabytes: 512)
-        defer { main.destroy() }
-        let sub = try LoopFilesystem(type: "ext4", megabytes: subMegabytes)
-        defer { sub.destroy() }
-        try Command.check(["btrfs", "quota", "enable", main.mountPoint])
-        let tree = main.mountPoint + "/container"
-        try Command.check(["btrfs", "subvolume", "create", tree])
-        try Command.check(["btrfs", "qgroup", "limit", limit, tree])
-        let spill = sub.mountPoint + "/spill"
-        try FileManager.default.createDirectory(atPath: spill, withIntermediateDirectories: true)
-        try body(tree, spill, sub.mountPoint + "/slot", sub.mountPoint)
+        try SpillwayTestSupport.withQuotaStage(limit: limit, subMegabytes: subMegabytes) { stage in
+            try body(stage.tree, stage.spill, stage.sub.mountPoint + "/slot", stage.sub.mountPoint)
+        }
     }
 
     // MARK: - Writers past a real quota

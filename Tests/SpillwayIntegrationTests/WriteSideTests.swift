@@ -37,20 +37,12 @@ struct WriteSideTests {
 
     func withQuota(limit: String = "48M", subMegabytes: Int = 512, state: String = "normal", _ body: (Quota) throws -> Void) throws {
         try #require(getuid() == 0, "these tests mount loop devices and must run as root")
-        let main = try LoopFilesystem(type: "btrfs", megabytes: 512)
-        defer { main.destroy() }
-        let sub = try LoopFilesystem(type: "ext4", megabytes: subMegabytes)
-        defer { sub.destroy() }
-        try Command.check(["btrfs", "quota", "enable", main.mountPoint])
-        let tree = main.mountPoint + "/container"
-        try Command.check(["btrfs", "subvolume", "create", tree])
-        try Command.check(["btrfs", "qgroup", "limit", limit, tree])
-        try FileManager.default.createDirectory(atPath: tree + "/data", withIntermediateDirectories: true)
-        let spill = sub.mountPoint + "/spill"
-        try FileManager.default.createDirectory(atPath: spill, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let slot = sub.mountPoint + "/slot"
-        try Command.check([Paths.spillway, "slot", "create", slot, "--state", state])
-        try body(Quota(main: main, sub: sub, tree: tree, spill: spill, slot: slot))
+        try withQuotaStage(limit: limit, subMegabytes: subMegabytes) { stage in
+            try FileManager.default.createDirectory(atPath: stage.tree + "/data", withIntermediateDirectories: true)
+            let slot = stage.sub.mountPoint + "/slot"
+            try Command.check([Paths.spillway, "slot", "create", slot, "--state", state])
+            try body(Quota(main: stage.main, sub: stage.sub, tree: stage.tree, spill: stage.spill, slot: slot))
+        }
     }
 
     /// Waits (up to 20 s) until `condition` holds; the machine may be busy.
