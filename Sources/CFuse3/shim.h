@@ -3,16 +3,16 @@
  * libfuse3-dev 3.14), plus the few static-inline helpers Swift cannot write itself:
  * libfuse's versioned macros (fuse_new, fuse_loop_mt), the bitfields of
  * fuse_file_info, the one-buffer fuse_bufvec that read_buf hands back, and
- * system calls glibc declares only under _GNU_SOURCE (setfsuid and friends,
- * dup3, copy_file_range, fallocate, flock) or that are variadic.
+ * system calls glibc declares only under _GNU_SOURCE (declared here, since the module
+ * cannot define it: dup3, copy_file_range, fallocate) or that are variadic.
  */
 #ifndef SPILLWAY_CFUSE3_SHIM_H
 #define SPILLWAY_CFUSE3_SHIM_H
 
 #define FUSE_USE_VERSION 31
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+/* No _GNU_SOURCE here: Swift's Glibc module is built without it, and a module that sees glibc's
+ * headers under other feature macros defines their types differently (fd_set), which a clean
+ * build refuses. The few GNU calls are declared below instead. */
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse.h>
@@ -71,7 +71,10 @@ static inline int spw_read_buf_fd(struct fuse_bufvec **bufp, int fd, size_t size
 static inline uid_t spw_context_uid(void) { return fuse_get_context()->uid; }
 static inline gid_t spw_context_gid(void) { return fuse_get_context()->gid; }
 
-/* Calls glibc hides without _GNU_SOURCE in Swift's Glibc module. */
+/* Calls glibc declares only under _GNU_SOURCE (same signatures as glibc's on Linux). */
+extern int dup3(int oldfd, int newfd, int flags);
+extern ssize_t copy_file_range(int in, off_t *off_in, int out, off_t *off_out, size_t len, unsigned int flags);
+extern int fallocate(int fd, int mode, off_t offset, off_t length);
 static inline int spw_dup3(int oldfd, int newfd, int flags) { return dup3(oldfd, newfd, flags); }
 static inline ssize_t spw_copy_file_range(int in, off_t *off_in, int out, off_t *off_out, size_t len, unsigned flags) {
     return copy_file_range(in, off_in, out, off_out, len, flags);
