@@ -23,10 +23,8 @@ extension Supervisor {
         let mountPoint = fuseMountPoint(managed.record.id)
         do {
             try Self.makeDirectory(Self.fuseDirectory(configuration), mode: 0o755)
-            let wasMounted = FuseUnionMount.isMounted(at: mountPoint)
-            try FuseUnionMount.mount(executable: FuseUnionMount.currentExecutable(), tree: managed.record.root, spill: spill,
-                                     slot: managed.slot.path.string, at: mountPoint)
-            if !wasMounted {
+            if try FuseUnionMount.mount(executable: FuseUnionMount.currentExecutable(), tree: managed.record.root, spill: spill,
+                                        slot: managed.slot.path.string, at: mountPoint) {
                 logger.info("FUSE union mounted", metadata: ["id": "\(managed.record.id)", "at": "\(mountPoint)"])
             }
         } catch {

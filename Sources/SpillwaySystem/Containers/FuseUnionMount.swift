@@ -22,10 +22,12 @@ public enum FuseUnionMount {
     /// (`spillway fuse mount` returns once the mount is up).
     ///
     /// - Parameter executable: the `spillway` program (the daemon passes its own).
+    /// - Returns: whether it mounted one (false: one was mounted there already).
     /// - Throws: ``SystemError`` naming the mount point when the directory cannot be made or
     ///   the union cannot be mounted (with what `spillway fuse mount` said).
-    public static func mount(executable: String, tree: String, spill: String, slot: String, at mountPoint: String) throws {
-        if isMounted(at: mountPoint) { return }
+    @discardableResult
+    public static func mount(executable: String, tree: String, spill: String, slot: String, at mountPoint: String) throws -> Bool {
+        if isMounted(at: mountPoint) { return false }
         if mkdir(mountPoint, 0o755) != 0, errno != EEXIST {
             throw SystemError("create the mount point", path: mountPoint, syscall: "mkdir", errno: Errno(rawValue: errno))
         }
@@ -36,6 +38,7 @@ public enum FuseUnionMount {
             throw SystemError("mount the FUSE union at", path: mountPoint, syscall: "mount", errno: .ioError,
                               hint: "spillway fuse mount returned, but nothing of type \(filesystemType) is mounted there")
         }
+        return true
     }
 
     /// Unmounts the union at `mountPoint` if one is there (detached: programs that still use it
