@@ -21,6 +21,10 @@ import SystemPackage
 /// syncfs of each filesystem and one database transaction per step instead of one per file),
 /// which keeps a drain of many small files near the speed of `cp -a`. Each file still goes
 /// through every step in order, so the invariant holds per file.
+///
+/// Batches overlap: while one batch's copies reach the disk, are renamed into place and their
+/// sources removed (its *tail*, on a thread of its own), the next batch is opened and copied.
+/// Only one tail runs at a time, in batch order; a pass waits for the last one before it ends.
 public final class DrainEngine: @unchecked Sendable {
     public struct Options: Sendable {
         /// Files per batch (per durability barrier).
@@ -71,6 +75,9 @@ public final class DrainEngine: @unchecked Sendable {
     public var options: Options
     static let origin = SPILLWAY_ORIGIN_XATTR
     private let tempStem = String(UInt64.random(in: 0...UInt64.max), radix: 36)
+    private let pid = getpid()
+    /// Runs the batches' tails, one at a time.
+    private let tails = DispatchQueue(label: "spillway.drain.tail")
     private var tempCounter = 0
     static let writerMark = Int64(SPILLWAY_WRITER_MARK_OFFSET)
     static let writerMarkSpan = Int64(SPILLWAY_WRITER_MARK_SPAN)
@@ -138,10 +145,13 @@ public final class DrainEngine: @unchecked Sendable {
         var result = PassResult()
         let mapped = MappedFiles.scan(superblock: spillSuperblock)
         var batch = Batch()
+        var tail: Tail?  // the previous batch's second half, still running
         var directories = DirectoryCache(tree: tree, spill: spill)
         var blocked: [String] = []  // directories that could not be entered: skip below them
         var entered: [String: stat] = [:]  // each spill directory as it was before anything left it
         func isBlocked(_ path: String) -> Bool { blocked.contains { path.hasPrefix($0 + "/") } }
+        // Nothing of the pass may go on after it returns, also when it throws.
+        defer { tail?.done.wait() }
 
         for step in plan.steps {
             if shouldStop() { break }
@@ -166,16 +176,17 @@ public final class DrainEngine: @unchecked Sendable {
                     report(.deferred(path: path, reason: "\(error)"))
                 }
                 if batch.candidates.count >= options.batchFiles || batch.bytes >= options.batchBytes {
-                    try flush(&batch, mapped: mapped, result: &result, report: report)
+                    try flush(&batch, after: &tail, mapped: mapped, result: &result, report: report)
                     directories.clear()
                 }
             case .leaveDirectory(let path):
                 if isBlocked(path) || blocked.contains(path) { continue }
                 batch.leaves.append((path, entered.removeValue(forKey: path)))
-                if batch.candidates.isEmpty { try flush(&batch, mapped: mapped, result: &result, report: report) }
+                if batch.candidates.isEmpty { try flush(&batch, after: &tail, mapped: mapped, result: &result, report: report) }
             }
         }
-        try flush(&batch, mapped: mapped, result: &result, report: report)
+        try flush(&batch, after: &tail, mapped: mapped, result: &result, report: report)
+        try join(&tail, into: &result, report: report)
         result.empty = try spill.entries().isEmpty
         return result
     }
@@ -236,14 +247,13 @@ public final class DrainEngine: @unchecked Sendable {
     /// Opens, locks and checks one entry; `nil` when it is gone.
     private func prepare(_ candidate: Candidate, mapped: MappedFiles) throws -> PendingMove? {
         let (path, name, pair) = (candidate.path, candidate.name, candidate.pair)
-        guard let listed = try pair.spill.status(name) else { return nil }
-        if try pair.tree.status(name) != nil {
-            throw Deferral(reason: "\(pair.tree.path(name)) exists on the main disk too; remove one of the two copies")
-        }
-        let handle = try pair.spill.pathDescriptor(name)
+        // No separate look at the tree for a file of the same name: the rename into place never
+        // replaces one (RENAME_NOREPLACE) and defers the file then.
+        let opened = Result { () throws(SystemError) in try pair.spill.pathDescriptor(name) }
+        if case .failure(let error) = opened, error.errno == .noSuchFileOrDirectory { return nil }  // gone since the listing
+        let handle = try opened.get()
         var item = PendingMove(path: path, name: name, pair: pair, handle: handle)
         let st = try Descriptors.status(handle, path: pair.spill.path(name))
-        guard st.st_ino == listed.st_ino else { throw Deferral(reason: "it changed while it was looked at") }
         item.status = st
         switch st.st_mode & S_IFMT {
         case S_IFREG:
@@ -286,16 +296,46 @@ public final class DrainEngine: @unchecked Sendable {
 
     // MARK: - The protocol, for one batch
 
-    private func flush(_ batch: inout Batch, mapped: MappedFiles, result: inout PassResult, report: (Report) -> Void) throws {
+    /// Opens and copies `batch` (steps 1 and 2) while `previous` — the last batch's tail —
+    /// runs, then waits for that tail and starts this batch's own (steps 3 to 6 and the
+    /// directories the batch completes) in the background.
+    private func flush(_ batch: inout Batch, after previous: inout Tail?, mapped: MappedFiles, result: inout PassResult,
+                       report: (Report) -> Void) throws {
         defer { batch = Batch() }
         var items = prepareAll(batch.candidates, mapped: mapped, result: &result, report: report)
         if !items.isEmpty {
-            try move(&items, result: &result, report: report)
+            try startMoves(&items, result: &result, report: report)
         }
-        for (path, original) in batch.leaves { leave(path, original: original) }
+        try join(&previous, into: &result, report: report)
+        guard !items.isEmpty || !batch.leaves.isEmpty else { return }
+        let tail = Tail(items: items, leaves: batch.leaves)
+        previous = tail
+        tails.async {
+            do {
+                try self.finishMoves(&tail.items, result: &tail.result, report: { tail.reports.append($0) })
+                for (path, original) in tail.leaves { self.leave(path, original: original) }
+            } catch {
+                tail.error = error
+            }
+            tail.items.removeAll()  // closes the sources: the flocks go
+            tail.done.signal()
+        }
     }
 
-    private func move(_ items: inout [PendingMove], result: inout PassResult, report: (Report) -> Void) throws {
+    /// Waits for `tail`, hands on what it did and rethrows what stopped it.
+    private func join(_ tail: inout Tail?, into result: inout PassResult, report: (Report) -> Void) throws {
+        guard let finished = tail else { return }
+        tail = nil
+        finished.done.wait()
+        finished.reports.forEach(report)
+        result.filesMoved += finished.result.filesMoved
+        result.bytesMoved &+= finished.result.bytesMoved
+        result.deferred.merge(finished.result.deferred) { _, new in new }
+        if let error = finished.error { throw error }
+    }
+
+    /// Steps 1 and 2 of the protocol for a batch: intent records, then the temporary copies.
+    private func startMoves(_ items: inout [PendingMove], result: inout PassResult, report: (Report) -> Void) throws {
         // 1. Intent records naming the temporary files, before they exist.
         for index in items.indices {
             items[index].tempName = ShimMoveIntent.tempPrefix + "drain." + uniqueSuffix()
@@ -314,14 +354,19 @@ public final class DrainEngine: @unchecked Sendable {
             report(.deferred(path: items[index].path, reason: "\(error)"))
         }
         try abandon(&items, failed)
+    }
+
+    /// Steps 3 to 6 for a batch whose copies are made: barrier, rename, barrier, re-check,
+    /// source removal, barrier, end of the intents.
+    private func finishMoves(_ items: inout [PendingMove], result: inout PassResult, report: (Report) -> Void) throws {
         guard !items.isEmpty else { return }
         // 3. On disk before anything names them.
         try tree.syncFilesystem()
         for item in items { crash(.tempSynced, item.path) }
-        try journal.update(items.map { ($0.journalID, $0.intent(container: container)) })
+        try journal.markReady(items.map { ($0.journalID, $0.tempInode) })
         for item in items { crash(.intentRecorded, item.path) }
         // 4. Into place, never over anything.
-        failed = []
+        var failed: [Int] = []
         let renameErrors = Self.concurrently(&items, workers: options.copyWorkers) { item, _ -> SystemError? in
             do throws(SystemError) {
                 try item.pair.tree.renameNoReplace(item.tempName, to: item.pair.tree, item.name)
@@ -336,7 +381,7 @@ public final class DrainEngine: @unchecked Sendable {
             guard let error else { continue }
             failed.append(index)
             let reason = error.errno == .fileExists
-                ? "\(items[index].pair.tree.path(items[index].name)) appeared on the main disk meanwhile" : "\(error)"
+                ? "\(items[index].pair.tree.path(items[index].name)) exists on the main disk too; remove one of the two copies" : "\(error)"
             result.deferred[items[index].path] = reason
             report(.deferred(path: items[index].path, reason: reason))
         }
@@ -374,7 +419,6 @@ public final class DrainEngine: @unchecked Sendable {
         result.filesMoved += items.count
         result.bytesMoved &+= bytes
         report(.moved(files: items.count, bytes: bytes))
-        items.removeAll()  // closes the sources: the flocks go
     }
 
     /// Undoes the items at `indices` (their temporary files and intents) and drops them.
@@ -553,7 +597,7 @@ public final class DrainEngine: @unchecked Sendable {
     /// `<pid>.<random stem of this engine>.<counter>`: unique without a random draw per file.
     func uniqueSuffix() -> String {
         tempCounter += 1
-        return "\(getpid()).\(tempStem).\(tempCounter)"
+        return "\(pid).\(tempStem).\(tempCounter)"
     }
 
     /// Test-only fault injection: SIGKILL at `step` of the move of `path`.
@@ -658,6 +702,22 @@ struct Prepared {
     let candidate: Candidate
     var item: PendingMove?
     var problem: String?
+}
+
+/// The second half of a batch, on its way in the background: what it moves, what it reports,
+/// and whether it is over.
+final class Tail: @unchecked Sendable {
+    var items: [PendingMove]
+    let leaves: [(String, stat?)]
+    var result = DrainEngine.PassResult()
+    var reports: [DrainEngine.Report] = []
+    var error: (any Error)?
+    let done = DispatchSemaphore(value: 0)
+
+    init(items: [PendingMove], leaves: [(String, stat?)]) {
+        self.items = items
+        self.leaves = leaves
+    }
 }
 
 /// The entries and directory completions waiting for one durability barrier.
