@@ -457,8 +457,10 @@ public final class DrainEngine: @unchecked Sendable {
     }
 
     /// Runs `body` on every element of `items` on up to `workers` threads and returns its
-    /// results in order. Worker w takes elements w, w + workers, ...: each element belongs to
-    /// exactly one thread, which alone may change it. `body` is also told its worker number.
+    /// results in order. The threads take runs of ``chunk`` neighbouring elements in turn: each
+    /// element belongs to exactly one thread, which alone may change it, and neighbours (files of
+    /// one directory) mostly go to the same thread, so two threads seldom wait for one
+    /// directory's lock. `body` is also told its worker number.
     static func concurrently<Element, Result>(_ items: inout [Element], workers: Int,
                                               _ body: @Sendable (inout Element, Int) -> Result?) -> [Result?] {
         let count = items.count
@@ -472,15 +474,19 @@ public final class DrainEngine: @unchecked Sendable {
                     for index in 0..<count { resultBuffer[index] = body(&itemBuffer[index], 0) }
                     return
                 }
+                let next = ChunkCounter()
                 DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                    for index in stride(from: worker, to: count, by: workers) {
-                        resultBuffer[index] = body(&itemBuffer[index], worker)
+                    while let range = next.take(chunk, of: count) {
+                        for index in range { resultBuffer[index] = body(&itemBuffer[index], worker) }
                     }
                 }
             }
         }
         return results
     }
+
+    /// Elements a thread of ``concurrently(_:workers:_:)`` takes at once.
+    static let chunk = 16
 
     /// Creates the temporary file of `item` and fills it: data, owner, mode, xattrs, times.
     private func makeCopy(_ item: inout PendingMove, method: inout Int32) throws {
@@ -702,6 +708,21 @@ struct Prepared {
     let candidate: Candidate
     var item: PendingMove?
     var problem: String?
+}
+
+/// Hands out runs of indices to threads, in order.
+final class ChunkCounter: @unchecked Sendable {
+    private var next = 0
+    private let lock = NSLock()
+
+    /// The next `size` indices below `count`; `nil` when all are taken.
+    func take(_ size: Int, of count: Int) -> Range<Int>? {
+        lock.withLock {
+            guard next < count else { return nil }
+            defer { next = min(count, next + size) }
+            return next..<min(count, next + size)
+        }
+    }
 }
 
 /// The second half of a batch, on its way in the background: what it moves, what it reports,
