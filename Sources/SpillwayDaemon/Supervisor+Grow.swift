@@ -43,6 +43,7 @@ extension Supervisor {
         }
         managed.used = reading.charged
         managed.limit = limit
+        recordGrownLimitWithEngine(managed, limit)
         let now = Self.now()
         try emit(EventRecord(
             timeNanoseconds: now.nanosecondsSinceEpoch, container: id, kind: "quota_grown", usedBytes: reading.charged,
@@ -125,6 +126,21 @@ extension Supervisor {
                 managed.problem = "cannot re-apply its grown limit: \(error)"
             }
         }
+        if let stored = managed.record.limitBytes, stored > 0 { recordGrownLimitWithEngine(managed, UInt64(stored)) }
         if managed.policy.state == .draining { startDrain(managed) }
+    }
+
+    /// Writes a grown limit where the container's engine keeps its size (``DockerBtrfsQuota``),
+    /// so that the engine's next start of the container sets the grown limit, not the original
+    /// one; a failure is logged and shown as the container's problem.
+    func recordGrownLimitWithEngine(_ managed: ManagedContainer, _ limit: UInt64) {
+        do {
+            if try DockerBtrfsQuota.raise(root: managed.record.root, to: limit) {
+                logger.info("raised the size Docker keeps for the container", metadata: ["id": "\(managed.record.id)", "limit": "\(limit)"])
+            }
+        } catch {
+            managed.problem = "Docker keeps a smaller size for it, which its next start would set again: \(error)"
+            logger.warning("cannot raise the size Docker keeps for the container", metadata: ["id": "\(managed.record.id)", "error": "\(error)"])
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SpillwaySystem
 
 /// A real `spillway daemon` for tests: a btrfs main disk with quotas (containers are
 /// qgroup-limited subvolumes), a btrfs sub disk mounted nosuid,nodev, its own state and run
@@ -104,6 +105,10 @@ public final class DaemonFixture: @unchecked Sendable {
     /// Stops the daemon and removes everything; safe to call twice.
     public func destroy() {
         stop(kill: true)
+        // FUSE unions the daemon mounted (their servers outlive it by design): unmounting one
+        // ends its server; a server left without a mount is stopped by its PID.
+        HostCommand.unmountAll(under: runDir)
+        for pid in HostCommand.processes(mentioning: base + "/") { kill(pid, SIGKILL) }
         // Spill-area subvolumes and loop images live on the sub disk; unmounting it suffices.
         sub.destroy()
         main.destroy()
