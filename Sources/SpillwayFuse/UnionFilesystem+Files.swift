@@ -119,6 +119,7 @@ extension UnionFilesystem {
                 file.lockShared()
                 let result = change(handle.fd)
                 file.unlock()
+                if result >= 0 && !linked.isEmpty { handle.changed.store(true, ordering: .relaxed) }
                 if result >= 0 || rescued || file.branch != .main || !UnionPolicy.isOutOfSpace(Int32(-result)) { return result }
                 rescued = true
                 slot.noteRescue()

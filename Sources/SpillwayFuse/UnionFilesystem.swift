@@ -18,6 +18,8 @@ public final class UnionFilesystem: @unchecked Sendable {
     /// The container's slot, read on each create and each open or write that may move a file.
     public let slot: SlotWatch
     let table = OpenFileTable()
+    /// Names of hard-linked files the kernel holds, to invalidate on a change through another.
+    let linked = LinkedNames()
     let moveCounter = Atomic<UInt64>(0)
     let writerMarks = Atomic<UInt64>(0)
     /// Where the branches are, for messages only.
