@@ -58,6 +58,9 @@ extension UnionFilesystem {
         // Kernel page cache across opens is right while this is the file's only name (another
         // name would be another FUSE inode with its own cache).
         spw_fi_set_keep_cache(fi, st.st_nlink == 1 ? 1 : 0)
+        // Nothing is done at close then (no FLUSH round trip); a file with other names keeps its
+        // flush, where a change through this handle is shown through the other names.
+        spw_fi_set_noflush(fi, st.st_nlink == 1 ? 1 : 0)
         return true
     }
 
