@@ -67,10 +67,6 @@ extension UnionFilesystem {
     /// create: a new regular file where new names go now, or an open of an existing one.
     func create(_ path: UnionPath, mode: mode_t, fi: UnsafeMutablePointer<fuse_file_info>) -> Int32 {
         let flags = fi.pointee.flags
-        if locate(path) != nil {
-            if (flags & O_EXCL) != 0 { return -EEXIST }
-            return open(path, flags: flags & ~O_CREAT, fi: fi)
-        }
         var made: (fd: Int32, kind: BranchKind) = (-1, .main)
         let rc = create(path) { parent, kind in
             let fd = openat(parent, path.name, (flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC) & ~O_TRUNC, mode)
