@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "spillway_move.h"
+#include "spillway_syscalls.h"
 
 #define COPY_CHUNK (1L << 30)
 
@@ -167,6 +168,50 @@ long spillway_readlink_opath(int fd, char *buffer, unsigned long size) {
 
 long spillway_fgetxattr(int fd, const char *name, void *buffer, unsigned long size) {
     return (long)fgetxattr(fd, name, buffer, size);
+}
+
+#ifndef SYS_getxattrat
+#define SYS_getxattrat 464
+#endif
+
+/* getxattrat(2)'s argument block (include/uapi/linux/xattr.h). */
+struct spillway_xattr_args {
+    uint64_t value;
+    uint32_t size;
+    uint32_t flags;
+};
+
+long spillway_getxattr_beneath(int dirfd, const char *relative, uint64_t resolve, const char *name, void *buffer, unsigned long size) {
+    static int no_getxattrat;
+    if (__atomic_load_n(&no_getxattrat, __ATOMIC_RELAXED)) {
+        errno = ENOSYS;
+        return -1;
+    }
+    struct spillway_xattr_args args = {(uint64_t)(uintptr_t)buffer, (uint32_t)size, 0};
+    const char *slash = strrchr(relative, '/');
+    long n;
+    if (relative[0] == 0) {
+        n = syscall(SYS_getxattrat, dirfd, "", AT_EMPTY_PATH, name, &args, sizeof(args));
+    } else if (slash == NULL) {
+        n = syscall(SYS_getxattrat, dirfd, relative, AT_SYMLINK_NOFOLLOW, name, &args, sizeof(args));
+    } else {
+        char parent[4096];
+        size_t length = (size_t)(slash - relative);
+        if (length >= sizeof(parent)) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        memcpy(parent, relative, length);
+        parent[length] = 0;
+        int dir = spillway_openat2(dirfd, parent, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0, resolve);
+        if (dir < 0) return -1;
+        n = syscall(SYS_getxattrat, dir, slash + 1, AT_SYMLINK_NOFOLLOW, name, &args, sizeof(args));
+        int saved = errno;
+        close(dir);
+        errno = saved;
+    }
+    if (n < 0 && errno == ENOSYS) __atomic_store_n(&no_getxattrat, 1, __ATOMIC_RELAXED);
+    return n;
 }
 
 _Static_assert(SPILLWAY_O_PATH == O_PATH, "O_PATH");

@@ -8,7 +8,7 @@ import Synchronization
 ///
 /// `lock` is the per-file lock: reads need nothing, writes (write, truncate, fallocate,
 /// copy_file_range into it, fsync) hold it shared, a move to the spill area holds it exclusive
-/// while it copies and re-points every handle. Other files are never blocked by a move.
+/// while it copies and re-points every handle. Other files are never blocked by this lock.
 final class OpenFile: @unchecked Sendable {
     let lock: UnsafeMutablePointer<pthread_rwlock_t>
     /// Where the file lives now (a ``BranchKind`` raw value).

@@ -20,6 +20,7 @@ extension UnionFilesystem {
         }
         let (kind, err) = locate(path + 1, &st.pointee)
         guard let kind else { return err }
+        linked.saw(path, st.pointee)
         Self.present(&st.pointee, from: kind)
         if kind == .spill && (st.pointee.st_mode & S_IFMT) == S_IFDIR {
             // A directory in both places keeps its main half's identity, so programs that

@@ -58,16 +58,15 @@ extension UnionFilesystem {
         // Kernel page cache across opens is right while this is the file's only name (another
         // name would be another FUSE inode with its own cache).
         spw_fi_set_keep_cache(fi, st.st_nlink == 1 ? 1 : 0)
+        // Nothing is done at close then (no FLUSH round trip); a file with other names keeps its
+        // flush, where a change through this handle is shown through the other names.
+        spw_fi_set_noflush(fi, st.st_nlink == 1 ? 1 : 0)
         return true
     }
 
     /// create: a new regular file where new names go now, or an open of an existing one.
     func create(_ path: UnionPath, mode: mode_t, fi: UnsafeMutablePointer<fuse_file_info>) -> Int32 {
         let flags = fi.pointee.flags
-        if locate(path) != nil {
-            if (flags & O_EXCL) != 0 { return -EEXIST }
-            return open(path, flags: flags & ~O_CREAT, fi: fi)
-        }
         var made: (fd: Int32, kind: BranchKind) = (-1, .main)
         let rc = create(path) { parent, kind in
             let fd = openat(parent, path.name, (flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC) & ~O_TRUNC, mode)
@@ -119,6 +118,7 @@ extension UnionFilesystem {
                 file.lockShared()
                 let result = change(handle.fd)
                 file.unlock()
+                if result >= 0 && !linked.isEmpty { handle.changed.store(true, ordering: .relaxed) }
                 if result >= 0 || rescued || file.branch != .main || !UnionPolicy.isOutOfSpace(Int32(-result)) { return result }
                 rescued = true
                 slot.noteRescue()

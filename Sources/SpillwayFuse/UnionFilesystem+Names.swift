@@ -47,6 +47,17 @@ extension UnionFilesystem {
     }
 
     func unlink(_ path: UnionPath) -> Int32 {
+        // The usual case, a non-directory in one place: one lookup of the parent per place
+        // looked in, the name checked and removed through it.
+        for kind in BranchKind.allCases {
+            let parent = branch(kind).parent(of: path)
+            if parent < 0 { continue }
+            defer { close(parent) }
+            var st = stat()
+            if fstatat(parent, path.name, &st, AT_SYMLINK_NOFOLLOW) != 0 { continue }
+            if (st.st_mode & S_IFMT) == S_IFDIR { break }
+            return unlinkat(parent, path.name, 0) == 0 ? 0 : -errno
+        }
         let found = halves(path)
         if found.isEmpty { return -ENOENT }
         var result: Int32 = 0

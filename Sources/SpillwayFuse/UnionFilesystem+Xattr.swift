@@ -18,17 +18,33 @@ extension UnionFilesystem {
         "/proc/self/fd/\(fd)".withCString(body)
     }
 
+    /// The kernel asks this before every write through the union (for `security.capability`,
+    /// to know whether the write must drop privileges), so it is kept to getxattrat(2) on the
+    /// parent in each place looked in (spill area first, as ``locate(_:_:)``); kernels without
+    /// getxattrat take the longer way through /proc/self/fd.
     func getxattr(_ path: UnsafePointer<CChar>, _ name: UnsafePointer<CChar>, _ value: UnsafeMutablePointer<CChar>?, _ size: Int) -> Int32 {
         if strcmp(name, Self.originName) == 0 { return -ENODATA }
+        let inSpill = spillway_getxattr_beneath(spill.fd, path + 1, Branch.resolve, name, value, UInt(size))
+        if inSpill >= 0 { return Int32(inSpill) }
+        var err = errno
+        if err != ENOSYS {
+            // ENODATA and its kin come from the file itself; only a missing name looks further.
+            if err != ENOENT && err != ENOTDIR && err != ELOOP && err != EXDEV { return -err }
+            let onMain = spillway_getxattr_beneath(main.fd, path + 1, Branch.resolve, name, value, UInt(size))
+            if onMain >= 0 { return Int32(onMain) }
+            let mainErr = errno
+            if mainErr != ENOSYS { return mainErr == ENOENT ? -err : -mainErr }
+        }
         var st = stat()
-        let (kind, err) = locate(path + 1, &st)
-        guard let kind else { return err }
+        let (kind, found) = locate(path + 1, &st)
+        guard let kind else { return found }
         if (st.st_mode & S_IFMT) == S_IFLNK { return -ENODATA }
         let fd = branch(kind).open(path + 1, SPILLWAY_O_PATH)
         if fd < 0 { return fd }
         defer { close(fd) }
         let n = withProcPath(fd) { CFuse3.getxattr($0, name, value, size) }
-        return n >= 0 ? Int32(n) : -errno
+        err = errno
+        return n >= 0 ? Int32(n) : -err
     }
 
     func listxattr(_ path: UnsafePointer<CChar>, _ list: UnsafeMutablePointer<CChar>?, _ size: Int) -> Int32 {

@@ -18,6 +18,8 @@ public final class UnionFilesystem: @unchecked Sendable {
     /// The container's slot, read on each create and each open or write that may move a file.
     public let slot: SlotWatch
     let table = OpenFileTable()
+    /// Names of hard-linked files the kernel holds, to invalidate on a change through another.
+    let linked = LinkedNames()
     let moveCounter = Atomic<UInt64>(0)
     let writerMarks = Atomic<UInt64>(0)
     /// Where the branches are, for messages only.
@@ -139,43 +141,48 @@ public final class UnionFilesystem: @unchecked Sendable {
         fchownat(parent, name, uid, inherit ? gid_t.max : gid, AT_SYMLINK_NOFOLLOW)
     }
 
-    /// The branch a new name `path` goes to now, with its parents made there.
-    func placeNewName(_ path: UnionPath, state: SlotState) -> (BranchKind, Int32) {
-        var st = stat()
-        let parentOnMain = main.status(path.parent, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
-        let parentInSpill = spill.status(path.parent, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
-        if !parentOnMain && !parentInSpill {
-            return (.main, locate(path.parentPath) == nil ? -ENOENT : -ENOTDIR)
-        }
-        let kind = UnionPolicy.branchForNewName(state: state, parentOnMain: parentOnMain, parentInSpill: parentInSpill)
-        return (kind, ensureParents(in: kind, for: path))
-    }
-
     /// Runs `make` (a create of one name in the directory it is given, returning 0 or `-errno`)
     /// where a new name belongs; a main-disk create that fails for want of space is made in the
-    /// spill area instead (and the union behaves as `spilling` until the slot changes).
+    /// spill area instead (and the union behaves as `spilling` until the slot changes). Returns
+    /// `-EEXIST` when the name is in either place.
+    ///
+    /// The parent is opened once in each place (whether it is there, and the directory the name
+    /// is made in); the name is checked with one lookup in each parent.
     func create(_ path: UnionPath, _ make: (Int32, BranchKind) -> Int32) -> Int32 {
-        if locate(path) != nil { return -EEXIST }
         let state = slot.state
-        var (kind, rc) = placeNewName(path, state: state)
+        var parents: [BranchKind: Int32] = [:]
+        defer { for fd in parents.values { close(fd) } }
+        for kind in BranchKind.allCases {
+            let fd = branch(kind).parent(of: path)
+            if fd >= 0 { parents[kind] = fd }
+        }
+        if parents.isEmpty { return locate(path.parentPath) == nil ? -ENOENT : -ENOTDIR }
+        var st = stat()
+        for fd in parents.values where fstatat(fd, path.name, &st, AT_SYMLINK_NOFOLLOW) == 0 { return -EEXIST }
+        let kind = UnionPolicy.branchForNewName(state: state, parentOnMain: parents[.main] != nil, parentInSpill: parents[.spill] != nil)
+        /// The directory for the name in `kind`, made (with its missing ancestors) if needed.
+        func parent(in kind: BranchKind) -> Int32 {
+            if let fd = parents[kind] { return fd }
+            let made = ensureParents(in: kind, for: path)
+            if made < 0 { return made }
+            let fd = branch(kind).parent(of: path)
+            if fd >= 0 { parents[kind] = fd }
+            return fd
+        }
+        var rc = parent(in: kind)
         if rc < 0 && !(kind == .main && UnionPolicy.isOutOfSpace(-rc)) { return rc }
-        if rc == 0 {
-            let parent = branch(kind).parent(of: path)
-            if parent < 0 { return parent }
-            rc = make(parent, kind)
-            if rc >= 0 { giveToCaller(parent: parent, name: path.name) }
-            close(parent)
+        if rc >= 0 {
+            let dir = rc
+            rc = make(dir, kind)
+            if rc >= 0 { giveToCaller(parent: dir, name: path.name) }
             if rc >= 0 || kind == .spill || !UnionPolicy.isOutOfSpace(-rc) { return rc }
         }
         // The main disk is full: the spill area takes the new name.
         slot.noteRescue()
-        let made = ensureParents(in: .spill, for: path)
-        if made < 0 { return made }
-        let parent = spill.parent(of: path)
-        if parent < 0 { return parent }
-        defer { close(parent) }
-        rc = make(parent, .spill)
-        if rc >= 0 { giveToCaller(parent: parent, name: path.name) }
+        let dir = parent(in: .spill)
+        if dir < 0 { return dir }
+        rc = make(dir, .spill)
+        if rc >= 0 { giveToCaller(parent: dir, name: path.name) }
         return rc
     }
 }

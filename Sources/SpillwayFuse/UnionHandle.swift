@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// One file opened through the union: what libfuse's `fh` points at.
 ///
@@ -16,6 +17,9 @@ final class UnionHandle: @unchecked Sendable {
     let flags: Int32
     /// The per-file record shared by every handle of the same file; set once at registration.
     var file: OpenFile!
+    /// Whether data was changed through this handle since the last flush while hard-linked
+    /// files were known (the other names' caches are dropped at flush, fsync and release).
+    let changed = Atomic<Bool>(false)
 
     init(fd: Int32, flags: Int32) {
         self.fd = fd

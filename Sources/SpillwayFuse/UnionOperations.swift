@@ -3,6 +3,8 @@ import Glibc
 #endif
 import CFuse3
 import SpillwayCore
+import CSpillwaySyscalls
+import Synchronization
 
 /// The union being served; libfuse's C callbacks cannot capture, so they reach it here. Set
 /// once before the session starts and never changed while it runs.
@@ -44,22 +46,56 @@ enum UnionOperations {
         ops.readlink = { path, buffer, size in servedUnion.readlink(path!, buffer!, size) }
         ops.mknod = { path, mode, rdev in servedUnion.mknod(UnionPath(cString: path!), mode, rdev) }
         ops.mkdir = { path, mode in servedUnion.mkdir(UnionPath(cString: path!), mode) }
-        ops.unlink = { path in servedUnion.unlink(UnionPath(cString: path!)) }
+        ops.unlink = { path in
+            let key = UnionOperations.otherNamesKey(path)
+            let rc = servedUnion.unlink(UnionPath(cString: path!))
+            if rc == 0, let key {
+                // Its other names have one link fewer.
+                let name = String(cString: path!)
+                servedUnion.linked.forget(name)
+                UnionOperations.invalidate(servedUnion.linked.others(of: key, except: name))
+            }
+            return rc
+        }
         ops.rmdir = { path in servedUnion.rmdir(UnionPath(cString: path!)) }
         ops.symlink = { target, path in servedUnion.symlink(String(cString: target!), UnionPath(cString: path!)) }
         ops.rename = { from, to, flags in
-            servedUnion.rename(UnionPath(cString: from!), UnionPath(cString: to!), flags: flags)
+            let replaced = UnionOperations.otherNamesKey(to)
+            let rc = servedUnion.rename(UnionPath(cString: from!), UnionPath(cString: to!), flags: flags)
+            if rc == 0 && !servedUnion.linked.isEmpty {
+                let source = String(cString: from!), target = String(cString: to!)
+                if flags & UInt32(RENAME_EXCHANGE) != 0 {
+                    // Noted again at their next getattr (the kernel drops both inodes' attributes).
+                    servedUnion.linked.renamed(source, to: nil)
+                    servedUnion.linked.renamed(target, to: nil)
+                } else {
+                    servedUnion.linked.renamed(source, to: target)
+                    // A replaced file's other names have one link fewer.
+                    if let replaced { UnionOperations.invalidate(servedUnion.linked.others(of: replaced, except: target)) }
+                }
+            }
+            return rc
         }
         ops.link = { from, to in
             let rc = servedUnion.link(UnionPath(cString: from!), UnionPath(cString: to!))
-            // libfuse gives each name its own kernel inode: the source's cached link count is
-            // stale now.
-            if rc == 0, let fuse = servedFuse { fuse_invalidate_path(fuse, from!) }
+            // libfuse gives each name its own kernel inode: every other name's cached link
+            // count is stale now, and a later change through one must reach the others.
+            if rc == 0 {
+                var st = stat()
+                if servedUnion.locate(to! + 1, &st).0 != nil {
+                    let source = String(cString: from!), target = String(cString: to!)
+                    servedUnion.linked.note(source, FileKey(st))
+                    servedUnion.linked.note(target, FileKey(st))
+                    UnionOperations.invalidate(servedUnion.linked.others(of: FileKey(st), except: target))
+                } else if let fuse = servedFuse {
+                    fuse_invalidate_path(fuse, from!)
+                }
+            }
             return rc
         }
-        ops.chmod = { path, mode, fi in servedUnion.chmod(path, mode, fi: fi) }
-        ops.chown = { path, uid, gid, fi in servedUnion.chown(path, uid, gid, fi: fi) }
-        ops.truncate = { path, size, fi in servedUnion.truncate(path, size: size, fi: fi) }
+        ops.chmod = { path, mode, fi in UnionOperations.changedAttributes(path, servedUnion.chmod(path, mode, fi: fi)) }
+        ops.chown = { path, uid, gid, fi in UnionOperations.changedAttributes(path, servedUnion.chown(path, uid, gid, fi: fi)) }
+        ops.truncate = { path, size, fi in UnionOperations.changedAttributes(path, servedUnion.truncate(path, size: size, fi: fi)) }
         ops.open = { path, fi in servedUnion.open(UnionPath(cString: path!), flags: fi!.pointee.flags, fi: fi!) }
         ops.create = { path, mode, fi in servedUnion.create(UnionPath(cString: path!), mode: mode, fi: fi!) }
         ops.read = { _, buffer, size, offset, fi in servedUnion.read(buffer!, size: size, offset: offset, fi: fi!) }
@@ -68,27 +104,37 @@ enum UnionOperations {
             servedUnion.write(path, buffer!, size: size, offset: offset, fi: fi!)
         }
         ops.statfs = { path, out in servedUnion.statfs(path!, out!) }
-        ops.flush = { _, _ in 0 }
-        ops.release = { _, fi in servedUnion.release(fi!) }
-        ops.fsync = { _, datasync, fi in servedUnion.fsync(datasync, fi: fi!) }
+        ops.flush = { path, fi in
+            UnionOperations.changedData(path, fi!)
+            return 0
+        }
+        ops.release = { path, fi in
+            UnionOperations.changedData(path, fi!)
+            return servedUnion.release(fi!)
+        }
+        ops.fsync = { path, datasync, fi in
+            let rc = servedUnion.fsync(datasync, fi: fi!)
+            UnionOperations.changedData(path, fi!)
+            return rc
+        }
         ops.setxattr = { path, name, value, size, flags in
             let rc = servedUnion.setxattr(path!, name!, value, size, flags)
             // An ACL can change the mode the kernel has cached (cp -p sets it that way).
             if rc == 0, let fuse = servedFuse { fuse_invalidate_path(fuse, path!) }
-            return rc
+            return UnionOperations.changedAttributes(path, rc)
         }
         ops.getxattr = { path, name, value, size in servedUnion.getxattr(path!, name!, value, size) }
         ops.listxattr = { path, list, size in servedUnion.listxattr(path!, list, size) }
         ops.removexattr = { path, name in
             let rc = servedUnion.removexattr(path!, name!)
             if rc == 0, let fuse = servedFuse { fuse_invalidate_path(fuse, path!) }
-            return rc
+            return UnionOperations.changedAttributes(path, rc)
         }
         ops.opendir = { _, _ in 0 }
         ops.readdir = { path, buffer, fill, _, _, _ in servedUnion.readdir(path!, buffer, fill!) }
         ops.releasedir = { _, _ in 0 }
         ops.access = { path, mask in servedUnion.access(path!, mask) }
-        ops.utimens = { path, times, fi in servedUnion.utimens(path, times, fi: fi) }
+        ops.utimens = { path, times, fi in UnionOperations.changedAttributes(path, servedUnion.utimens(path, times, fi: fi)) }
         ops.fallocate = { path, mode, offset, length, fi in
             servedUnion.fallocate(path, mode: mode, offset: offset, length: length, fi: fi!)
         }
@@ -97,5 +143,43 @@ enum UnionOperations {
         }
         ops.lseek = { _, offset, whence, fi in servedUnion.lseek(offset, whence: whence, fi: fi!) }
         return ops
+    }
+
+    // MARK: - The other names of hard-linked files (LinkedNames)
+
+    /// The identity of the file at `path` when hard-linked names are known, else nil (one
+    /// atomic load).
+    @inline(__always)
+    static func otherNamesKey(_ path: UnsafePointer<CChar>?) -> FileKey? {
+        guard let path, !servedUnion.linked.isEmpty else { return nil }
+        var st = stat()
+        guard servedUnion.locate(path + 1, &st).0 != nil, (st.st_mode & S_IFMT) != S_IFDIR else { return nil }
+        return FileKey(st)
+    }
+
+    /// Drops the kernel's cached attributes and pages of each of `names`.
+    static func invalidate(_ names: [String]) {
+        guard let fuse = servedFuse else { return }
+        for name in names { _ = fuse_invalidate_path(fuse, name) }
+    }
+
+    /// After an attribute change at `path` that returned `rc`: the file's other names show it
+    /// at once. Done before the reply: the kernel holds only this name's inode meanwhile.
+    @inline(__always)
+    static func changedAttributes(_ path: UnsafePointer<CChar>?, _ rc: Int32) -> Int32 {
+        if rc == 0, let key = otherNamesKey(path) { invalidate(servedUnion.linked.others(of: key, except: String(cString: path!))) }
+        return rc
+    }
+
+    /// At flush, fsync or release of a handle that changed data: the file's other names show it.
+    /// Not done in write itself, where the kernel holds the written pages locked: two writers
+    /// through two names would each wait for the other's pages.
+    @inline(__always)
+    static func changedData(_ path: UnsafePointer<CChar>?, _ fi: UnsafeMutablePointer<fuse_file_info>) {
+        guard fi.pointee.fh != 0, let path else { return }
+        let fd: Int32? = UnionHandle.borrow(fi.pointee.fh) { $0.changed.exchange(false, ordering: .relaxed) ? $0.fd : nil }
+        guard let fd else { return }
+        var st = stat()
+        if fstat(fd, &st) == 0 { invalidate(servedUnion.linked.others(of: FileKey(st), except: String(cString: path))) }
     }
 }

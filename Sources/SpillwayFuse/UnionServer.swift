@@ -11,6 +11,14 @@ public enum UnionServer {
     /// the container, root included, may use the mount (`allow_other`).
     static let options = "default_permissions,allow_other,fsname=spillway,subtype=spillway"
 
+    /// The worker threads: twice the online CPUs, at least 4 and at most 64, made as requests
+    /// need them and all kept. libfuse wakes the worker that has waited longest, so every idle
+    /// worker kept is one more in the rotation a process waiting on each call goes through; with
+    /// 8 kept idle out of 64 (the earlier setting) a create or unlink took about 1.8 times as
+    /// long as with 4 kept on a 2-core VM, and keeping fewer than the most ever made costs a
+    /// thread start and exit per overlapping pair of requests.
+    static let workers: UInt32 = UInt32(min(64, max(4, 2 * sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+
     /// Mounts `union` at `mountPoint` and serves it; in the background (the parent returns once
     /// the mount is up, printing nothing) unless `foreground`.
     ///
@@ -47,7 +55,7 @@ public enum UnionServer {
         if !foreground { closeInheritedChannels() }
         let session = fuse_get_session(fuse)
         fuse_set_signal_handlers(session)
-        let rc = spw_fuse_loop_mt(fuse, 64, 8)
+        let rc = spw_fuse_loop_mt(fuse, workers, workers)
         fuse_remove_signal_handlers(session)
         fuse_unmount(fuse)
         fuse_destroy(fuse)

@@ -54,4 +54,11 @@ long spillway_readlink_opath(int fd, char *buffer, unsigned long size);
 /* fgetxattr(2): the value of attribute `name` of `fd`; its length, or -1. */
 long spillway_fgetxattr(int fd, const char *name, void *buffer, unsigned long size);
 
+/* The value of attribute `name` of `relative` under the directory `dirfd` (a
+ * final symlink itself, not followed), or -1 with errno. The parent is opened with
+ * openat2(`resolve`) (none for a name at the top) and the last name read with
+ * getxattrat(2) (Linux 6.13+): at most three system calls, against six through
+ * /proc/self/fd. Returns -1 with ENOSYS where getxattrat is missing. */
+long spillway_getxattr_beneath(int dirfd, const char *relative, uint64_t resolve, const char *name, void *buffer, unsigned long size);
+
 #endif /* SPILLWAY_MOVE_H */
