@@ -109,15 +109,19 @@ public final class DrainEngine: @unchecked Sendable {
         try list(spill, depth: 0)
     }
 
+    /// The entries of `directory`; the subdirectories of the spill area's top are read on
+    /// ``Options/copyWorkers`` threads at once (a deeper one on the thread that found it).
     private func list(_ directory: HeldDirectory, depth: Int) throws -> [SpillEntry] {
         guard depth < 4096 else { return [] }
         var entries: [SpillEntry] = []
+        var subdirectories: [(index: Int, directory: HeldDirectory)] = []
         for (name, _) in try directory.entries() {
             guard let st = try directory.status(name) else { continue }
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
                 guard let child = try? directory.directory(name) else { continue }
-                entries.append(SpillEntry(name: name, kind: .directory, children: try list(child, depth: depth + 1)))
+                subdirectories.append((entries.count, child))
+                entries.append(SpillEntry(name: name, kind: .directory, children: []))
             case S_IFREG:
                 entries.append(SpillEntry(name: name, kind: .regular, size: UInt64(st.st_size)))
             case S_IFLNK:
@@ -125,6 +129,16 @@ public final class DrainEngine: @unchecked Sendable {
             default:
                 entries.append(SpillEntry(name: name, kind: .special))
             }
+        }
+        if depth > 0 || subdirectories.count < 2 {
+            for (index, child) in subdirectories { entries[index].children = try list(child, depth: depth + 1) }
+            return entries
+        }
+        let listed = Self.concurrently(&subdirectories, workers: options.copyWorkers) { subdirectory, _ -> Result<[SpillEntry], any Error>? in
+            Result { try self.list(subdirectory.directory, depth: depth + 1) }
+        }
+        for (subdirectory, children) in zip(subdirectories, listed) {
+            entries[subdirectory.index].children = try children!.get()
         }
         return entries
     }
@@ -474,9 +488,11 @@ public final class DrainEngine: @unchecked Sendable {
                     for index in 0..<count { resultBuffer[index] = body(&itemBuffer[index], 0) }
                     return
                 }
+                // A short list (the few large files of a batch) is still shared out evenly.
+                let run = max(1, min(chunk, count / (workers * 2)))
                 let next = ChunkCounter()
                 DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                    while let range = next.take(chunk, of: count) {
+                    while let range = next.take(run, of: count) {
                         for index in range { resultBuffer[index] = body(&itemBuffer[index], worker) }
                     }
                 }
@@ -485,7 +501,8 @@ public final class DrainEngine: @unchecked Sendable {
         return results
     }
 
-    /// Elements a thread of ``concurrently(_:workers:_:)`` takes at once.
+    /// Elements a thread of ``concurrently(_:workers:_:)`` takes at once (fewer when there are
+    /// not twice that many per thread).
     static let chunk = 16
 
     /// Creates the temporary file of `item` and fills it: data, owner, mode, xattrs, times.
