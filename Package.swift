@@ -64,7 +64,8 @@ let package = Package(
             ]
         ),
         // The FUSE union (static binaries); libfuse3 through C interop.
-        .target(name: "SpillwayFuse", dependencies: ["CFuse3", "CSpillway", "CSpillwaySyscalls", "SpillwayCore"]),
+        .target(name: "CFuseLoop", dependencies: ["CFuse3"]),
+        .target(name: "SpillwayFuse", dependencies: ["CFuse3", "CFuseLoop", "CSpillway", "CSpillwaySyscalls", "SpillwayCore"]),
         // The Docker Engine API over its unix socket (discovery).
         .target(
             name: "SpillwayDocker",
@@ -116,7 +117,7 @@ let package = Package(
         .testTarget(name: "SpillwayCoreTests", dependencies: ["SpillwayCore"]),
         .testTarget(
             name: "SpillwaySystemTests",
-            dependencies: ["SpillwaySystem", "CSpillway", "SpillwayTestSupport"]
+            dependencies: ["SpillwaySystem", "CSpillway", "CFuseLoop", "SpillwayTestSupport"]
         ),
         .testTarget(
             name: "SpillwayIntegrationTests",

@@ -1,7 +1,7 @@
 /*
  * shim.h — libfuse3's high-level API for Swift (FUSE_USE_VERSION 31, Debian 12's
  * libfuse3-dev 3.14), plus the few static-inline helpers Swift cannot write itself:
- * libfuse's versioned macros (fuse_new, fuse_loop_mt), the bitfields of
+ * libfuse's versioned macro fuse_new, the bitfields of
  * fuse_file_info, the one-buffer fuse_bufvec that read_buf hands back, and
  * system calls glibc declares only under _GNU_SOURCE (declared here, since the module
  * cannot define it: dup3, copy_file_range, fallocate) or that are variadic.
@@ -29,21 +29,6 @@
 /* fuse_new(3) of this FUSE_USE_VERSION. */
 static inline struct fuse *spw_fuse_new(struct fuse_args *args, const struct fuse_operations *op, void *data) {
     return fuse_new(args, op, sizeof(*op), data);
-}
-
-/* libfuse 3.12's loop (FUSE_USE_VERSION 31 names the 3.2 one, which takes no configuration). */
-int fuse_loop_mt_312(struct fuse *f, struct fuse_loop_config *config);
-
-/* fuse_loop_mt(3) with at most `max_threads` workers, `max_idle` of them kept idle. */
-static inline int spw_fuse_loop_mt(struct fuse *f, unsigned max_threads, unsigned max_idle) {
-    struct fuse_loop_config *config = fuse_loop_cfg_create();
-    if (config == NULL) return -1;
-    fuse_loop_cfg_set_max_threads(config, max_threads);
-    fuse_loop_cfg_set_idle_threads(config, max_idle);
-    fuse_loop_cfg_set_clone_fd(config, 0);
-    int rc = fuse_loop_mt_312(f, config);
-    fuse_loop_cfg_destroy(config);
-    return rc;
 }
 
 /* The bitfields of fuse_file_info. */

@@ -48,15 +48,16 @@ extension UnionFilesystem {
 
     func unlink(_ path: UnionPath) -> Int32 {
         // The usual case, a non-directory in one place: one lookup of the parent per place
-        // looked in, the name checked and removed through it.
+        // looked in and the name removed through it (unlinkat refuses a directory, EISDIR).
         for kind in BranchKind.allCases {
             let parent = branch(kind).parent(of: path)
             if parent < 0 { continue }
             defer { close(parent) }
-            var st = stat()
-            if fstatat(parent, path.name, &st, AT_SYMLINK_NOFOLLOW) != 0 { continue }
-            if (st.st_mode & S_IFMT) == S_IFDIR { break }
-            return unlinkat(parent, path.name, 0) == 0 ? 0 : -errno
+            if unlinkat(parent, path.name, 0) == 0 { return 0 }
+            let err = errno
+            if err == ENOENT { continue }
+            if err == EISDIR { break }
+            return -err
         }
         let found = halves(path)
         if found.isEmpty { return -ENOENT }

@@ -2,9 +2,11 @@
 import Glibc
 #endif
 import CFuse3
+import CFuseLoop
 import SpillwayCore
 
-/// Mounts a ``UnionFilesystem`` and serves it with libfuse's multi-threaded loop until it is
+/// Mounts a ``UnionFilesystem`` and serves it with CFuseLoop's multi-threaded loop (libfuse's
+/// request handling, workers that poll while requests come back to back) until it is
 /// unmounted (or the process gets SIGTERM, SIGINT or SIGHUP).
 public enum UnionServer {
     /// The mount options: the kernel checks permissions (`default_permissions`) and every user of
@@ -12,20 +14,29 @@ public enum UnionServer {
     static let options = "default_permissions,allow_other,fsname=spillway,subtype=spillway"
 
     /// The worker threads: twice the online CPUs, at least 4 and at most 64, made as requests
-    /// need them and all kept. libfuse wakes the worker that has waited longest, so every idle
-    /// worker kept is one more in the rotation a process waiting on each call goes through; with
-    /// 8 kept idle out of 64 (the earlier setting) a create or unlink took about 1.8 times as
-    /// long as with 4 kept on a 2-core VM, and keeping fewer than the most ever made costs a
-    /// thread start and exit per overlapping pair of requests.
+    /// need them and all kept (a worker that ends costs a thread start the next time two
+    /// requests overlap).
     static let workers: UInt32 = UInt32(min(64, max(4, 2 * sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+
+    /// How long an idle worker polls /dev/fuse for the next request by default, in µs
+    /// (`spillway fuse mount --poll-us`; CFuseLoop's spillway_fuse_loop.h).
+    public static let defaultPollMicroseconds = 50
+
+    /// The longest polling window `--poll-us` takes, in µs.
+    public static let maxPollMicroseconds = 1000
 
     /// Mounts `union` at `mountPoint` and serves it; in the background (the parent returns once
     /// the mount is up, printing nothing) unless `foreground`.
     ///
+    /// While requests come back to back, one idle worker at a time polls /dev/fuse for up to
+    /// `pollMicroseconds` before it sleeps, sparing the caller the wake-up of a sleeping worker
+    /// (0: never poll).
+    ///
     /// - Returns: the loop's exit status (0 after a clean unmount) — in the serving process.
     /// - Throws: ``FuseUnionError`` when libfuse refuses the options or the mount; nothing is
     ///   left mounted then.
-    public static func serve(_ union: UnionFilesystem, at mountPoint: String, foreground: Bool, debug: Bool = false) throws(FuseUnionError) -> Int32 {
+    public static func serve(_ union: UnionFilesystem, at mountPoint: String, foreground: Bool, debug: Bool = false,
+                             pollMicroseconds: Int = defaultPollMicroseconds) throws(FuseUnionError) -> Int32 {
         servedUnion = union
         umask(0)
         var argv = ["spillway-fuse", "-o", options]
@@ -55,7 +66,13 @@ public enum UnionServer {
         if !foreground { closeInheritedChannels() }
         let session = fuse_get_session(fuse)
         fuse_set_signal_handlers(session)
-        let rc = spw_fuse_loop_mt(fuse, workers, workers)
+        // The thread that runs `spillway fuse mount` may have these blocked (a Dispatch worker
+        // has), and the background server is a fork of it: a SIGTERM would wait forever.
+        var ending = sigset_t()
+        sigemptyset(&ending)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&ending, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &ending, nil)
+        let rc = spw_fuse_serve(fuse, workers, Int64(pollMicroseconds) * 1000)
         fuse_remove_signal_handlers(session)
         fuse_unmount(fuse)
         fuse_destroy(fuse)

@@ -42,7 +42,15 @@ struct FuseCommand: ParsableCommand {
         @Flag(help: "Print every FUSE request (libfuse's -d); implies --foreground.")
         var debug = false
 
+        @Option(name: .customLong("poll-us"),
+                help: "While requests come back to back, how long an idle worker polls for the next one before it sleeps, in µs (0 to \(UnionServer.maxPollMicroseconds); 0: never).")
+        var pollMicroseconds = UnionServer.defaultPollMicroseconds
+
         func run() throws {
+            guard (0...UnionServer.maxPollMicroseconds).contains(pollMicroseconds) else {
+                throw FuseUnionError(input: "--poll-us \(pollMicroseconds)", problem: "is out of range",
+                                     fix: "give 0 (never poll) to \(UnionServer.maxPollMicroseconds) µs")
+            }
             var st = stat()
             guard stat(mountPoint, &st) == 0 else {
                 throw FuseUnionError(input: "MOUNTPOINT \(mountPoint)", problem: "does not exist", fix: "create the directory first")
@@ -55,7 +63,8 @@ struct FuseCommand: ParsableCommand {
             if try sameDirectory(tree, spill) {
                 throw FuseUnionError(input: "--spill \(spill)", problem: "is the same directory as --tree", fix: "give the spill area on the sub disk")
             }
-            let rc = try UnionServer.serve(union, at: mountPoint, foreground: foreground || debug, debug: debug)
+            let rc = try UnionServer.serve(union, at: mountPoint, foreground: foreground || debug, debug: debug,
+                                             pollMicroseconds: pollMicroseconds)
             Glibc.exit(rc == 0 ? 0 : 1)
         }
 

@@ -266,6 +266,91 @@ struct FuseUnionTests {
         }
     }
 
+    // MARK: - The serving process
+
+    /// The pid of the process serving the union at `point` (its command line names it).
+    static func serverPid(of point: String) -> pid_t? {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for entry in entries {
+            guard let pid = pid_t(entry), let raw = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
+            let argv = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            if argv.count > 2, argv[1] == "fuse", argv[2] == "mount", argv.last == point { return pid }
+        }
+        return nil
+    }
+
+    /// Whether `pid` runs (exists and is not a zombie waiting for its parent).
+    static func isRunning(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.range(of: ")") else { return false }
+        return stat[close.upperBound...].split(separator: " ").first != "Z"
+    }
+
+    /// CPU time `pid` has used, in clock ticks (utime + stime of /proc/PID/stat).
+    static func cpuTicks(_ pid: pid_t) throws -> Int {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        let fields = stat[stat.range(of: ")")!.upperBound...].split(separator: " ")
+        return Int(fields[11])! + Int(fields[12])!
+    }
+
+    /// A quiet union costs nothing: after a burst of metadata calls (its workers poll
+    /// /dev/fuse while calls come back to back) the serving process uses no CPU while idle.
+    @Test func anIdleUnionUsesNoCPUAfterABurst() throws {
+        try #require(getuid() == 0, "this test mounts FUSE and must run as root")
+        try withLoopFilesystems(["btrfs"], megabytes: 256) { filesystems in
+            let base = filesystems[0].mountPoint
+            for sub in ["tree", "spill"] { try FileManager.default.createDirectory(atPath: base + "/" + sub, withIntermediateDirectories: true) }
+            try Command.check([Paths.spillway, "slot", "create", base + "/slot", "--state", "spilling"])
+            let mount = try Mount(tree: base + "/tree", spill: base + "/spill", slot: base + "/slot", at: base + "/union")
+            defer { mount.unmount() }
+            let server = try #require(Self.serverPid(of: mount.point), "no process serves \(mount.point)")
+            // 3,000 creates, getxattrs and unlinks: each a FUSE request the kernel cannot answer.
+            let burst = """
+                import os, sys
+                d = sys.argv[1]
+                for i in range(1000):
+                    p = os.path.join(d, "f%d" % i)
+                    open(p, "w").close()
+                    try: os.getxattr(p, "user.none")
+                    except OSError: pass
+                    os.unlink(p)
+                print("done")
+                """
+            let busyBefore = try Self.cpuTicks(server)
+            #expect(try Command.check(["python3", "-c", burst, mount.point]) == "done\n")
+            let busy = try Self.cpuTicks(server) - busyBefore
+            Thread.sleep(forTimeInterval: 0.3)
+            let idleBefore = try Self.cpuTicks(server)
+            Thread.sleep(forTimeInterval: 3)
+            let idle = try Self.cpuTicks(server) - idleBefore
+            // A tick is 10 ms: at most 0.7 % of one CPU over 3 s.
+            #expect(idle <= 2, "the serving process used \(idle) ticks in 3 s idle (\(busy) during the burst)")
+        }
+    }
+
+    /// `spillway fuse mount` serves until SIGTERM (as `kill` sends it): then it unmounts and exits.
+    @Test func sigtermUnmountsAndEndsTheServer() throws {
+        try #require(getuid() == 0, "this test mounts FUSE and must run as root")
+        try withLoopFilesystems(["btrfs"], megabytes: 256) { filesystems in
+            let base = filesystems[0].mountPoint
+            for sub in ["tree", "spill"] { try FileManager.default.createDirectory(atPath: base + "/" + sub, withIntermediateDirectories: true) }
+            try Command.check([Paths.spillway, "slot", "create", base + "/slot"])
+            let mount = try Mount(tree: base + "/tree", spill: base + "/spill", slot: base + "/slot", at: base + "/union")
+            defer { mount.unmount() }
+            try "kept\n".write(toFile: mount.point + "/note", atomically: false, encoding: .utf8)
+            let server = try #require(Self.serverPid(of: mount.point), "no process serves \(mount.point)")
+            #expect(kill(server, SIGTERM) == 0)
+            var gone = false
+            for _ in 0..<100 where !gone {
+                Thread.sleep(forTimeInterval: 0.05)
+                gone = !Self.isRunning(server) && !Self.isMounted(mount.point)
+            }
+            #expect(gone, "after SIGTERM: server running \(Self.isRunning(server)), mounted \(Self.isMounted(mount.point))")
+            #expect(try String(contentsOfFile: base + "/tree/note", encoding: .utf8) == "kept\n")
+        }
+    }
+
     // MARK: - Bad input
 
     struct BadInput: Sendable, CustomTestStringConvertible {
@@ -286,6 +371,8 @@ struct FuseUnionTests {
         BadInput(name: "slot with a bad magic", mentions: "--slot") { d in ["--tree", d + "/tree", "--spill", d + "/spill", "--slot", d + "/page", d + "/mnt"] },
         BadInput(name: "mount point missing", mentions: "MOUNTPOINT") { d in ["--tree", d + "/tree", "--spill", d + "/spill", "--slot", d + "/slot", d + "/nope"] },
         BadInput(name: "mount point is a file", mentions: "MOUNTPOINT") { d in ["--tree", d + "/tree", "--spill", d + "/spill", "--slot", d + "/slot", d + "/file"] },
+        BadInput(name: "polling window too long", mentions: "--poll-us 5000") { d in ["--poll-us", "5000", "--tree", d + "/tree", "--spill", d + "/spill", "--slot", d + "/slot", d + "/mnt"] },
+        BadInput(name: "negative polling window", mentions: "--poll-us -1") { d in ["--poll-us=-1", "--tree", d + "/tree", "--spill", d + "/spill", "--slot", d + "/slot", d + "/mnt"] },
     ]
 
     @Test(arguments: badInputs)

@@ -1,0 +1,171 @@
+/*
+ * serve.c — the FUSE union's request loop (see spillway_fuse_loop.h): libfuse's
+ * fuse_session_receive_buf and fuse_session_process_buf run by our own workers, so that an
+ * idle worker can poll /dev/fuse before it sleeps.
+ */
+#define _GNU_SOURCE
+#define FUSE_USE_VERSION 31
+#include <errno.h>
+#include <fuse.h>
+#include <fuse_lowlevel.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "spillway_fuse_loop.h"
+
+struct loop {
+    struct fuse_session *se;
+    int fd;
+    int64_t spin_ns;
+    unsigned max_threads;
+
+    pthread_mutex_t lock;          /* guards the fields below it up to `finish` */
+    pthread_t *threads;
+    unsigned numworker, numavail;
+    int error;
+    int stopping;                  /* no worker is started once set */
+    sem_t finish;                  /* posted by each worker that ends */
+
+    atomic_int poller;             /* 1 while a worker polls */
+    atomic_int polling;            /* the policy's answer: poll before the next wait */
+    _Atomic int64_t last_reply;    /* CLOCK_MONOTONIC ns of the last finished request */
+};
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int spw_fuse_poll_next(enum spw_fuse_wait how, int64_t gap_ns, int64_t spin_ns) {
+    if (spin_ns <= 0) return 0;
+    switch (how) {
+    case SPW_FUSE_POLL_FOUND: return 1;
+    case SPW_FUSE_POLL_EMPTY: return 0;
+    case SPW_FUSE_SLEPT: return gap_ns >= 0 && gap_ns < spin_ns;
+    }
+    return 0;
+}
+
+/* Polls /dev/fuse for up to spin_ns; whether a request is waiting. */
+static int poll_for_request(struct loop *l) {
+    int64_t deadline = now_ns() + l->spin_ns;
+    struct pollfd p = { .fd = l->fd, .events = POLLIN };
+    do {
+        int n = poll(&p, 1, 0);
+        if (n > 0) return 1;
+        if (n < 0 && errno != EINTR) return 0;
+    } while (now_ns() < deadline && !fuse_session_exited(l->se));
+    return 0;
+}
+
+static int start_worker(struct loop *l);
+
+static void *worker(void *arg) {
+    struct loop *l = arg;
+    struct fuse_buf buf = { .mem = NULL };
+    while (!fuse_session_exited(l->se)) {
+        enum spw_fuse_wait how = SPW_FUSE_SLEPT;
+        if (atomic_load_explicit(&l->polling, memory_order_relaxed)
+            && !atomic_exchange_explicit(&l->poller, 1, memory_order_acquire)) {
+            how = poll_for_request(l) ? SPW_FUSE_POLL_FOUND : SPW_FUSE_POLL_EMPTY;
+            atomic_store_explicit(&l->poller, 0, memory_order_release);
+            if (how == SPW_FUSE_POLL_EMPTY) atomic_store_explicit(&l->polling, 0, memory_order_relaxed);
+        }
+        pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+        int res = fuse_session_receive_buf(l->se, &buf);
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+        if (res == -EINTR) continue;
+        if (res <= 0) {
+            if (res < 0) {
+                pthread_mutex_lock(&l->lock);
+                l->error = res;
+                pthread_mutex_unlock(&l->lock);
+                fuse_session_exit(l->se);
+            }
+            break;
+        }
+        if (how == SPW_FUSE_SLEPT) {
+            int64_t last = atomic_load_explicit(&l->last_reply, memory_order_relaxed);
+            if (spw_fuse_poll_next(how, last ? now_ns() - last : -1, l->spin_ns))
+                atomic_store_explicit(&l->polling, 1, memory_order_relaxed);
+        } else if (how == SPW_FUSE_POLL_FOUND) {
+            atomic_store_explicit(&l->polling, 1, memory_order_relaxed);
+        }
+        pthread_mutex_lock(&l->lock);
+        l->numavail--;
+        if (l->numavail == 0 && l->numworker < l->max_threads) start_worker(l);
+        pthread_mutex_unlock(&l->lock);
+
+        fuse_session_process_buf(l->se, &buf);
+
+        if (l->spin_ns > 0) atomic_store_explicit(&l->last_reply, now_ns(), memory_order_relaxed);
+        pthread_mutex_lock(&l->lock);
+        l->numavail++;
+        pthread_mutex_unlock(&l->lock);
+    }
+    free(buf.mem);
+    sem_post(&l->finish);
+    return NULL;
+}
+
+/* With l->lock held. Workers take no signals: they go to the thread running the loop. */
+static int start_worker(struct loop *l) {
+    if (l->stopping) return -ECANCELED;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = pthread_create(&l->threads[l->numworker], NULL, worker, l);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        if (l->numworker == 0) fprintf(stderr, "spillway-fuse: cannot start a worker thread: %s\n", strerror(rc));
+        return -rc;
+    }
+    l->numworker++;
+    l->numavail++;
+    return 0;
+}
+
+int spw_fuse_serve(struct fuse *f, unsigned max_threads, int64_t spin_ns) {
+    struct loop *l = calloc(1, sizeof(*l));
+    if (l == NULL) return -1;
+    l->se = fuse_get_session(f);
+    l->fd = fuse_session_fd(l->se);
+    l->spin_ns = spin_ns > 0 ? spin_ns : 0;
+    l->max_threads = max_threads ? max_threads : 1;
+    l->threads = calloc(l->max_threads, sizeof(pthread_t));
+    if (l->threads == NULL) { free(l); return -1; }
+    atomic_init(&l->poller, 0);
+    atomic_init(&l->polling, 0);
+    atomic_init(&l->last_reply, 0);
+    pthread_mutex_init(&l->lock, NULL);
+    sem_init(&l->finish, 0, 0);
+
+    pthread_mutex_lock(&l->lock);
+    int rc = start_worker(l);
+    pthread_mutex_unlock(&l->lock);
+    if (rc == 0) {
+        /* Signals (libfuse's handlers end the session) interrupt the wait. */
+        while (!fuse_session_exited(l->se)) sem_wait(&l->finish);
+    }
+    /* Workers asleep in read(2) are cancelled there (the only point where cancelling is
+     * enabled); a worker serving a request finishes it and sees the session ended. */
+    pthread_mutex_lock(&l->lock);
+    l->stopping = 1;
+    unsigned started = l->numworker;
+    pthread_mutex_unlock(&l->lock);
+    for (unsigned i = 0; i < started; i++) pthread_cancel(l->threads[i]);
+    for (unsigned i = 0; i < started; i++) pthread_join(l->threads[i], NULL);
+    int error = l->error;
+    sem_destroy(&l->finish);
+    pthread_mutex_destroy(&l->lock);
+    free(l->threads);
+    free(l);
+    return rc != 0 || error < 0 ? -1 : 0;
+}
