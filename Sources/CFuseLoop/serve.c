@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fuse.h>
 #include <fuse_lowlevel.h>
+#include <linux/fuse.h>
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -26,14 +27,17 @@ struct loop {
     unsigned max_threads;
 
     pthread_mutex_t lock;          /* guards the fields below it up to `finish` */
+    pthread_cond_t wake;           /* parked workers wait here for the reader role */
     pthread_t *threads;
-    unsigned numworker, numavail;
+    unsigned numworker;
+    unsigned parked;               /* workers waiting on `wake` */
+    int reader;                    /* a worker holds the reader role */
     int error;
     int stopping;                  /* no worker is started once set */
     sem_t finish;                  /* posted by each worker that ends */
 
-    atomic_int poller;             /* 1 while a worker polls */
     atomic_int polling;            /* the policy's answer: poll before the next wait */
+    atomic_int busy;               /* requests being served */
     _Atomic int64_t last_reply;    /* CLOCK_MONOTONIC ns of the last finished request */
 };
 
@@ -67,28 +71,76 @@ static int poll_for_request(struct loop *l) {
 
 static int start_worker(struct loop *l);
 
+/* Requests answered from the branches' metadata with a few system calls (no data moved, no
+ * file moved), which the worker holding the reader role serves itself when nothing else waits. */
+static int is_quick(const struct fuse_buf *buf) {
+    if (buf->size < sizeof(struct fuse_in_header) || (buf->flags & FUSE_BUF_IS_FD)) return 0;
+    switch (((const struct fuse_in_header *)buf->mem)->opcode) {
+    case FUSE_LOOKUP: case FUSE_FORGET: case FUSE_BATCH_FORGET: case FUSE_GETATTR: case FUSE_READLINK:
+    case FUSE_UNLINK: case FUSE_GETXATTR: case FUSE_LISTXATTR: case FUSE_ACCESS: case FUSE_OPENDIR:
+    case FUSE_RELEASEDIR:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Whether a request waits on /dev/fuse now. */
+static int request_waiting(struct loop *l) {
+    struct pollfd p = { .fd = l->fd, .events = POLLIN };
+    return poll(&p, 1, 0) > 0;
+}
+
+/* Gives up the reader role (l->lock held): a parked worker takes it, or a new one if none is
+ * parked and fewer than max_threads run. */
+static void hand_over_reader(struct loop *l) {
+    l->reader = 0;
+    if (l->parked > 0) pthread_cond_signal(&l->wake);
+    else if (l->numworker < l->max_threads) start_worker(l);
+}
+
+/*
+ * One worker at a time holds the reader role: it polls /dev/fuse (while polling is on), then
+ * sleeps in read(2). The others park on a condition variable, so a request wakes no thread
+ * but the reader. A quick request, with no other request waiting or being served, the reader
+ * serves itself and keeps the role (no wake-up at all); before any other request it hands
+ * the role over, so a slow request (data, a move) never holds up the next one.
+ */
 static void *worker(void *arg) {
     struct loop *l = arg;
     struct fuse_buf buf = { .mem = NULL };
+    int reader = 0;
+    pthread_mutex_lock(&l->lock);
     while (!fuse_session_exited(l->se)) {
+        if (!reader) {
+            while (l->reader && !fuse_session_exited(l->se)) {
+                l->parked++;
+                pthread_cond_wait(&l->wake, &l->lock);
+                l->parked--;
+            }
+            if (fuse_session_exited(l->se)) break;
+            l->reader = reader = 1;
+        }
+        pthread_mutex_unlock(&l->lock);
+
         enum spw_fuse_wait how = SPW_FUSE_SLEPT;
-        if (atomic_load_explicit(&l->polling, memory_order_relaxed)
-            && !atomic_exchange_explicit(&l->poller, 1, memory_order_acquire)) {
+        /* While another worker serves a request its caller waits for the reply, and a single
+         * caller sends nothing before then: poll only when no request is being served. */
+        if (atomic_load_explicit(&l->polling, memory_order_relaxed) && atomic_load_explicit(&l->busy, memory_order_acquire) == 0) {
             how = poll_for_request(l) ? SPW_FUSE_POLL_FOUND : SPW_FUSE_POLL_EMPTY;
-            atomic_store_explicit(&l->poller, 0, memory_order_release);
             if (how == SPW_FUSE_POLL_EMPTY) atomic_store_explicit(&l->polling, 0, memory_order_relaxed);
         }
         pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
         int res = fuse_session_receive_buf(l->se, &buf);
         pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-        if (res == -EINTR) continue;
+        if (res == -EINTR) {
+            pthread_mutex_lock(&l->lock);
+            continue;
+        }
         if (res <= 0) {
-            if (res < 0) {
-                pthread_mutex_lock(&l->lock);
-                l->error = res;
-                pthread_mutex_unlock(&l->lock);
-                fuse_session_exit(l->se);
-            }
+            pthread_mutex_lock(&l->lock);
+            if (res < 0) l->error = res;
+            fuse_session_exit(l->se);
             break;
         }
         if (how == SPW_FUSE_SLEPT) {
@@ -98,18 +150,27 @@ static void *worker(void *arg) {
         } else if (how == SPW_FUSE_POLL_FOUND) {
             atomic_store_explicit(&l->polling, 1, memory_order_relaxed);
         }
-        pthread_mutex_lock(&l->lock);
-        l->numavail--;
-        if (l->numavail == 0 && l->numworker < l->max_threads) start_worker(l);
-        pthread_mutex_unlock(&l->lock);
+        /* Counted as being served before the reader role passes on, so the next reader sees
+         * it. Served by the reader itself only when no other request is being served: then no
+         * lock libfuse or the union holds for another request can make it wait. */
+        int others = atomic_fetch_add_explicit(&l->busy, 1, memory_order_acq_rel);
+        if (!is_quick(&buf) || others > 0 || request_waiting(l)) {
+            pthread_mutex_lock(&l->lock);
+            hand_over_reader(l);
+            reader = 0;
+            pthread_mutex_unlock(&l->lock);
+        }
 
         fuse_session_process_buf(l->se, &buf);
+        atomic_fetch_sub_explicit(&l->busy, 1, memory_order_acq_rel);
 
         if (l->spin_ns > 0) atomic_store_explicit(&l->last_reply, now_ns(), memory_order_relaxed);
         pthread_mutex_lock(&l->lock);
-        l->numavail++;
-        pthread_mutex_unlock(&l->lock);
     }
+    /* Whoever ends the loop lets the parked workers see it. */
+    if (reader) l->reader = 0;
+    pthread_cond_broadcast(&l->wake);
+    pthread_mutex_unlock(&l->lock);
     free(buf.mem);
     sem_post(&l->finish);
     return NULL;
@@ -128,7 +189,6 @@ static int start_worker(struct loop *l) {
         return -rc;
     }
     l->numworker++;
-    l->numavail++;
     return 0;
 }
 
@@ -141,10 +201,11 @@ int spw_fuse_serve(struct fuse *f, unsigned max_threads, int64_t spin_ns) {
     l->max_threads = max_threads ? max_threads : 1;
     l->threads = calloc(l->max_threads, sizeof(pthread_t));
     if (l->threads == NULL) { free(l); return -1; }
-    atomic_init(&l->poller, 0);
     atomic_init(&l->polling, 0);
+    atomic_init(&l->busy, 0);
     atomic_init(&l->last_reply, 0);
     pthread_mutex_init(&l->lock, NULL);
+    pthread_cond_init(&l->wake, NULL);
     sem_init(&l->finish, 0, 0);
 
     pthread_mutex_lock(&l->lock);
@@ -159,11 +220,13 @@ int spw_fuse_serve(struct fuse *f, unsigned max_threads, int64_t spin_ns) {
     pthread_mutex_lock(&l->lock);
     l->stopping = 1;
     unsigned started = l->numworker;
+    pthread_cond_broadcast(&l->wake);
     pthread_mutex_unlock(&l->lock);
     for (unsigned i = 0; i < started; i++) pthread_cancel(l->threads[i]);
     for (unsigned i = 0; i < started; i++) pthread_join(l->threads[i], NULL);
     int error = l->error;
     sem_destroy(&l->finish);
+    pthread_cond_destroy(&l->wake);
     pthread_mutex_destroy(&l->lock);
     free(l->threads);
     free(l);

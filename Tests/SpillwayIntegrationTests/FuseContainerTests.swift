@@ -192,6 +192,81 @@ struct FuseContainerTests {
         }
     }
 
+    /// `kill -9` of the daemon in the middle of a FUSE-mode container's drain: a static program
+    /// spilled a 64 MiB file and 200 small ones past its 48 MiB quota while an appender holds its
+    /// log open, so the drain keeps going (`draining`) until the appender lets go. The daemon is
+    /// killed as soon as the drain has begun; the union serves on meanwhile (no write fails).
+    /// The restarted daemon finishes or rolls back what the killed one left (no temporary file
+    /// stays), resumes the drain and ends it once the log is closed: every file once, whole, on
+    /// the main disk, the spill area empty, one union and one server throughout.
+    @Test func daemonKilledInTheMiddleOfAFuseDrainFinishesIt() throws {
+        try withContainerEnvironment { env in
+            try env.dockerd.importImage(try ContainerImages.busyboxStatic(), tag: Self.image)
+            let source = env.daemon.base + "/source.bin"
+            try Command.check(["dd", "if=/dev/urandom", "of=" + source, "bs=1M", "count=64", "status=none"])
+            let expected = try ContainerTests.sha256(source)
+            let script = """
+                mkdir -p /data/small; \
+                ( exec 3>>/data/log; i=0; while [ ! -e /data/stop ]; do i=$((i+1)); echo "line $i" >&3 || echo "append-failed $i"; sleep 0.05; done; \
+                  exec 3>&-; echo $i > /data/count; echo appender-done ) & \
+                sleep 0.5; static-writer /src/source.bin /data/out.bin && \
+                i=0; while [ $i -lt 200 ]; do i=$((i+1)); echo "small $i" > /data/small/$i || echo "small-failed $i"; done; \
+                echo filled; sleep 100000
+                """
+            let name = "fuse-drain-kill"
+            let started = try Self.startStatic(env, name: name, volumes: [source + ":/src/source.bin:ro"], script)
+            let (root, spill) = (started.root, try #require(started.spillPath))
+            let mountPoint = Self.unionMountPoint(env.daemon.runDir, started.id)
+            #expect(ContainerTests.wait(seconds: 60) { ContainerTests.logs(env, name).contains("filled") }, "\(ContainerTests.logs(env, name))")
+            #expect(ContainerTests.wait { Self.container(env, name)?.state == .spilling })
+            #expect(ContainerTests.wait { FileManager.default.fileExists(atPath: spill + "/data/log") }, "the held log never moved to the spill area")
+            let servers = Self.servers(of: mountPoint)
+            #expect(servers.count == 1, "servers: \(servers)")
+
+            let grow = try env.daemon.spillway("grow", name, "--by", "256M")
+            #expect(grow.status == 0, "\(grow)")
+            let draining = ContainerTests.wait(seconds: 10) { Self.container(env, name)?.state == .draining }
+            #expect(draining, "\(String(describing: Self.container(env, name)))")
+            env.daemon.stop(kill: true)
+            let before = try Self.exec(env, name, "wc -l < /data/log").stdout
+            Thread.sleep(forTimeInterval: 1)
+            let after = try Self.exec(env, name, "wc -l < /data/log; sha256sum /data/out.bin; cat /data/small/200")
+            #expect(after.status == 0 && after.stdout.contains(expected + "  /data/out.bin") && after.stdout.hasSuffix("small 200\n"), "\(after)")
+            #expect((Int(after.stdout.split(separator: "\n").first ?? "") ?? 0) > (Int(before.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0),
+                    "the appender stalled without the daemon")
+
+            try env.daemon.start()
+            let resumed = try #require(Self.container(env, name))
+            #expect(resumed.state == .draining && resumed.fuseMount == mountPoint, "\(resumed)")
+            #expect(Self.servers(of: mountPoint) == servers, "the union was mounted again")
+            #expect(try Self.mountCount(mountPoint) == 1)
+            let movedBack = ContainerTests.wait(seconds: 60) {
+                !FileManager.default.fileExists(atPath: spill + "/data/out.bin")
+                    && ((try? FileManager.default.contentsOfDirectory(atPath: spill + "/data/small")) ?? []).isEmpty
+            }
+            #expect(movedBack, "the restarted daemon did not finish the drain: \(env.daemon.log().suffix(2000))")
+            #expect(Self.container(env, name)?.state == .draining, "the drain ended while the log was held")
+
+            #expect(try Self.exec(env, name, "echo > /data/stop").status == 0)
+            #expect(ContainerTests.wait(seconds: 60) { Self.container(env, name)?.state == .normal }, "\(env.daemon.log().suffix(2000))")
+            #expect((try? FileManager.default.contentsOfDirectory(atPath: spill)) == [], "the spill area still holds files")
+            #expect(try ContainerTests.sha256(root + "/data/out.bin") == expected)
+            for i in 1...200 {
+                let small = try? String(contentsOfFile: root + "/data/small/\(i)", encoding: .utf8)
+                #expect(small == "small \(i)\n", "small/\(i): \(String(describing: small))")
+                if small != "small \(i)\n" { break }
+            }
+            let entries = try FileManager.default.subpathsOfDirectory(atPath: root + "/data")
+            #expect(entries.count == 205, "not one entry each (temporary files left?): \(entries.filter { !$0.hasPrefix("small/") })")
+            let count = Int((try? String(contentsOfFile: root + "/data/count", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? -1
+            #expect(count > 20, "the appender wrote \(count) lines")
+            #expect((try? String(contentsOfFile: root + "/data/log", encoding: .utf8)) == Self.lines(count), "a line of the held log was lost or doubled")
+            let logs = ContainerTests.logs(env, name)
+            #expect(!logs.contains("failed"), "\(logs)")
+            #expect(Self.servers(of: mountPoint) == servers)
+        }
+    }
+
     /// `kill -9` of the daemon while FUSE-mode containers run and write: their unions keep
     /// serving (no write fails), a container removed meanwhile leaves no union once the daemon
     /// is back, the restarted daemon takes the other up again (mode, mount, slot state) without

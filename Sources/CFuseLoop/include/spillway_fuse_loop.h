@@ -1,14 +1,20 @@
 /*
- * spillway_fuse_loop.h — the FUSE union's request loop: libfuse's multi-threaded loop
- * (workers started as requests need them, all kept) with adaptive polling of /dev/fuse.
+ * spillway_fuse_loop.h — the FUSE union's request loop: libfuse's request handling
+ * (fuse_session_receive_buf, fuse_session_process_buf) on workers of its own, started as
+ * requests need them and all kept.
  *
- * A FUSE request costs the caller two thread wake-ups: the server's worker, asleep in
- * read(2) on /dev/fuse, and then the caller itself. On a VM a wake-up is tens of
- * microseconds, more than the work of a lookup or a getattr. While requests come back to back
- * (one program's metadata calls, small writes), one worker at a time polls /dev/fuse for up to
- * `spin_ns` after each request instead of sleeping, so the next request is read at once. A
- * poll that times out turns polling off until requests again come closer together than
- * `spin_ns`: an idle or quiet mount polls at most once per burst, then sleeps.
+ * A FUSE request costs the calling program the wake-up of a server thread asleep in read(2)
+ * on /dev/fuse; on a VM a wake-up is tens of microseconds, more than the work of a lookup or a
+ * getattr. So:
+ *  - one worker at a time reads /dev/fuse (the reader); the others wait on a condition
+ *    variable, so a request wakes at most that one thread;
+ *  - while requests come back to back the reader polls /dev/fuse for up to `spin_ns` before it
+ *    sleeps, and reads the next request without being woken; a poll that finds nothing turns
+ *    polling off until a request again comes sooner than `spin_ns` after the last reply, so an
+ *    idle or quiet mount polls at most once per burst and then sleeps;
+ *  - a metadata request (lookup, getattr, unlink, ...) that arrives while no other request is
+ *    waiting or being served, the reader serves itself; before any other request it hands the
+ *    reader role to another worker, so a slow request (data, a move) holds up no other.
  */
 #ifndef SPILLWAY_FUSE_LOOP_H
 #define SPILLWAY_FUSE_LOOP_H
