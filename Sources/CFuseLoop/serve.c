@@ -11,6 +11,7 @@
 #include <linux/fuse.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -57,7 +58,8 @@ int spw_fuse_poll_next(enum spw_fuse_wait how, int64_t gap_ns, int64_t spin_ns) 
     return 0;
 }
 
-/* Polls /dev/fuse for up to spin_ns; whether a request is waiting. */
+/* Polls /dev/fuse for up to spin_ns; whether a request is waiting. It yields between polls:
+ * the program it just answered often wakes on this CPU, and must not wait for the poll. */
 static int poll_for_request(struct loop *l) {
     int64_t deadline = now_ns() + l->spin_ns;
     struct pollfd p = { .fd = l->fd, .events = POLLIN };
@@ -65,6 +67,7 @@ static int poll_for_request(struct loop *l) {
         int n = poll(&p, 1, 0);
         if (n > 0) return 1;
         if (n < 0 && errno != EINTR) return 0;
+        sched_yield();
     } while (now_ns() < deadline && !fuse_session_exited(l->se));
     return 0;
 }

@@ -41,7 +41,7 @@ struct BenchHarnessTests {
         #expect(Set(data?.keys.map { $0 } ?? []) == ["seq-write-1m", "seq-read-1m", "rand-write-4k"])
         #expect((data?["seq-write-1m"]?["library-spilling"] as? Double ?? 0) > 0)
         let union = json?["union"] as? [String: [String: Any]]
-        #expect(Set(union?.keys.map { $0 } ?? []) == ["seq-write-1m", "seq-read-1m", "rand-write-4k", "create", "stat", "unlink"])
+        #expect(Set(union?.keys.map { $0 } ?? []) == ["seq-write-1m", "seq-read-1m", "rand-write-4k", "create", "stat", "stat-uncached", "unlink"])
         #expect((union?["seq-write-1m"]?["spillway-fuse"] as? Double ?? 0) > 0, "\(String(describing: union))")
         #expect((union?["stat"]?["mergerfs"] as? Double ?? 0) > 0, "\(String(describing: union))")
         #expect((json?["workloads"] as? [String: Any])?.count == 3)

@@ -53,6 +53,15 @@ struct FuseContainerTests {
         (try? ContainerTests.status(env.daemon))?.containers.first { $0.name == name }
     }
 
+    /// The static image imported, and 64 MiB of random bytes on the host for a container to copy
+    /// in past its 48 MiB quota: their path and sha256.
+    static func stageSpillSource(_ env: ContainerEnvironment) throws -> (path: String, sha256: String) {
+        try env.dockerd.importImage(try ContainerImages.busyboxStatic(), tag: image)
+        let source = env.daemon.base + "/source.bin"
+        try Command.check(["dd", "if=/dev/urandom", "of=" + source, "bs=1M", "count=64", "status=none"])
+        return (source, try ContainerTests.sha256(source))
+    }
+
     /// `line 1` ... `line count`, one per line: what an appender that wrote `count` lines left.
     static func lines(_ count: Int) -> String { count < 1 ? "" : (1...count).map { "line \($0)\n" }.joined() }
 
@@ -110,10 +119,7 @@ struct FuseContainerTests {
     /// its union during and after the drain, and every byte is on the main disk.
     @Test func growDrainsAFuseContainerThroughItsUnion() throws {
         try withContainerEnvironment { env in
-            try env.dockerd.importImage(try ContainerImages.busyboxStatic(), tag: Self.image)
-            let source = env.daemon.base + "/source.bin"
-            try Command.check(["dd", "if=/dev/urandom", "of=" + source, "bs=1M", "count=64", "status=none"])
-            let expected = try ContainerTests.sha256(source)
+            let (source, expected) = try Self.stageSpillSource(env)
             // The appender opens its log while the container is `normal` and holds it until
             // /data/stop appears; then it records how many lines it wrote.
             let script = """
@@ -201,10 +207,7 @@ struct FuseContainerTests {
     /// the main disk, the spill area empty, one union and one server throughout.
     @Test func daemonKilledInTheMiddleOfAFuseDrainFinishesIt() throws {
         try withContainerEnvironment { env in
-            try env.dockerd.importImage(try ContainerImages.busyboxStatic(), tag: Self.image)
-            let source = env.daemon.base + "/source.bin"
-            try Command.check(["dd", "if=/dev/urandom", "of=" + source, "bs=1M", "count=64", "status=none"])
-            let expected = try ContainerTests.sha256(source)
+            let (source, expected) = try Self.stageSpillSource(env)
             let script = """
                 mkdir -p /data/small; \
                 ( exec 3>>/data/log; i=0; while [ ! -e /data/stop ]; do i=$((i+1)); echo "line $i" >&3 || echo "append-failed $i"; sleep 0.05; done; \

@@ -69,7 +69,7 @@ static void raw_file(const char *name, size_t size) {
 typedef void (*op_fn)(long i);
 
 static char file_name[4200], dir100_name[4200], ren_a[4200], ren_b[4200];
-static char unlink_names_dir[4200];
+static char unlink_names_dir[4200], uncached_names_dir[4200];
 static int bench_fd = -1, bench_dirfd = -1;
 
 static void op_open_close(long i) {
@@ -119,6 +119,23 @@ static void op_unlink(long i) {
     char p[8192];
     snprintf(p, sizeof(p), "%s/u%ld", unlink_names_dir, i);
     if (unlink(p) != 0) die("unlink");
+}
+
+/* `count` empty files DIR/PREFIX0 ... in a new directory DIR of the setup directory. */
+static void raw_names(const char *dir, const char *prefix, long count) {
+    raw_mkdir(dir);
+    for (long k = 0; k < count; k++) {
+        char n[64];
+        snprintf(n, sizeof(n), "%s/%s%ld", dir, prefix, k);
+        raw_file(n, 0);
+    }
+}
+
+static void op_stat_uncached(long i) {
+    char p[8192];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/s%ld", uncached_names_dir, i);
+    if (stat(p, &st) != 0) die("stat");
 }
 
 static void op_create(long i) {
@@ -184,6 +201,7 @@ int main(int argc, char **argv) {
     path_in(ren_a, sizeof(ren_a), name_dir, "ren-a");
     path_in(ren_b, sizeof(ren_b), name_dir, "ren-b");
     path_in(unlink_names_dir, sizeof(unlink_names_dir), name_dir, "unl");
+    path_in(uncached_names_dir, sizeof(uncached_names_dir), name_dir, "unc");
 
     op_fn fn = NULL;
     if (strcmp(op, "open+close") == 0) {
@@ -214,13 +232,14 @@ int main(int argc, char **argv) {
         iterations += iterations % 2;
         warmup += warmup % 2;
     } else if (strcmp(op, "unlink") == 0) {
-        raw_mkdir("unl");
-        for (long k = 0; k < warmup + iterations; k++) {
-            char n[48];
-            snprintf(n, sizeof(n), "unl/u%ld", k);
-            raw_file(n, 0);
-        }
+        raw_names("unl", "u", warmup + iterations);
         fn = op_unlink;
+    } else if (strcmp(op, "stat-uncached") == 0) {
+        /* Each name stat'ed once, after a FUSE mount's cached entries (1 s) have expired: a
+         * lookup the filesystem itself answers. */
+        raw_names("unc", "s", warmup + iterations);
+        sleep(2);
+        fn = op_stat_uncached;
     } else if (strcmp(op, "create") == 0) {
         fn = op_create;
     } else if (strcmp(op, "write-4k") == 0 || strcmp(op, "write-1m") == 0) {
