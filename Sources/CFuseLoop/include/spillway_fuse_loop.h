@@ -8,10 +8,12 @@
  * getattr. So:
  *  - one worker at a time reads /dev/fuse (the reader); the others wait on a condition
  *    variable, so a request wakes at most that one thread;
- *  - while requests come back to back the reader polls /dev/fuse for up to `spin_ns` before it
- *    sleeps, and reads the next request without being woken; a poll that finds nothing turns
- *    polling off until a request again comes sooner than `spin_ns` after the last reply, so an
- *    idle or quiet mount polls at most once per burst and then sleeps;
+ *  - while requests come back to back, and no request is being served (a single caller sends
+ *    nothing before its reply), the reader polls /dev/fuse for up to `spin_ns` before it
+ *    sleeps, yielding between polls, and reads the next request without being woken; a poll
+ *    that finds nothing turns polling off until a request again comes sooner than `spin_ns`
+ *    after the last reply, so an idle or quiet mount polls at most once per burst and then
+ *    sleeps;
  *  - a metadata request (lookup, getattr, unlink, ...) that arrives while no other request is
  *    waiting or being served, the reader serves itself; before any other request it hands the
  *    reader role to another worker, so a slow request (data, a move) holds up no other.
