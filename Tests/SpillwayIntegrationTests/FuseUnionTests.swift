@@ -1,4 +1,5 @@
 import Foundation
+import SpillwaySystem
 import SpillwayTestSupport
 import Testing
 
@@ -268,15 +269,9 @@ struct FuseUnionTests {
 
     // MARK: - The serving process
 
-    /// The pid of the process serving the union at `point` (its command line names it).
+    /// The pid of the process serving the union at `point` (its command line ends with it).
     static func serverPid(of point: String) -> pid_t? {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        for entry in entries {
-            guard let pid = pid_t(entry), let raw = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
-            let argv = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-            if argv.count > 2, argv[1] == "fuse", argv[2] == "mount", argv.last == point { return pid }
-        }
-        return nil
+        HostCommand.processes(mentioning: " " + point).first
     }
 
     /// Whether `pid` runs (exists and is not a zombie waiting for its parent).
