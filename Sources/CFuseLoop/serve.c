@@ -131,7 +131,6 @@ static void *worker(void *arg) {
          * caller sends nothing before then: poll only when no request is being served. */
         if (atomic_load_explicit(&l->polling, memory_order_relaxed) && atomic_load_explicit(&l->busy, memory_order_acquire) == 0) {
             how = poll_for_request(l) ? SPW_FUSE_POLL_FOUND : SPW_FUSE_POLL_EMPTY;
-            if (how == SPW_FUSE_POLL_EMPTY) atomic_store_explicit(&l->polling, 0, memory_order_relaxed);
         }
         pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
         int res = fuse_session_receive_buf(l->se, &buf);
@@ -146,13 +145,16 @@ static void *worker(void *arg) {
             fuse_session_exit(l->se);
             break;
         }
+        /* The policy decides after a poll; after a sleep it can only turn polling on (the
+         * sleep may have been a wait for another worker's long request, which says nothing
+         * about how close together requests come). */
+        int64_t gap = -1;
         if (how == SPW_FUSE_SLEPT) {
             int64_t last = atomic_load_explicit(&l->last_reply, memory_order_relaxed);
-            if (spw_fuse_poll_next(how, last ? now_ns() - last : -1, l->spin_ns))
-                atomic_store_explicit(&l->polling, 1, memory_order_relaxed);
-        } else if (how == SPW_FUSE_POLL_FOUND) {
-            atomic_store_explicit(&l->polling, 1, memory_order_relaxed);
+            if (last) gap = now_ns() - last;
         }
+        int next = spw_fuse_poll_next(how, gap, l->spin_ns);
+        if (how != SPW_FUSE_SLEPT || next) atomic_store_explicit(&l->polling, next, memory_order_relaxed);
         /* Counted as being served before the reader role passes on, so the next reader sees
          * it. Served by the reader itself only when no other request is being served: then no
          * lock libfuse or the union holds for another request can make it wait. */
