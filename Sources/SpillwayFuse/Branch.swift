@@ -21,25 +21,66 @@ struct Branch: Sendable {
     static let resolve = UInt64(SPILLWAY_RESOLVE_BENEATH | SPILLWAY_RESOLVE_NO_SYMLINKS
         | SPILLWAY_RESOLVE_NO_MAGICLINKS | SPILLWAY_RESOLVE_NO_XDEV)
 
-    /// openat2(2) of `relative` ("" for the branch's top) with `flags | O_NOFOLLOW | O_CLOEXEC`.
-    ///
-    /// The corresponding C function is `openat2`.
     /// The open(2) flags openat2 accepts; it refuses unknown bits (EINVAL) where open ignores
     /// them, and the kernel hands FUSE some of its own (`__FMODE_EXEC` for exec).
     static let openFlags: Int32 = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC
         | O_SYNC | 0o40000 /* O_DIRECT */ | 0o100000 /* O_LARGEFILE */ | O_DIRECTORY | O_NOFOLLOW | 0o1000000 /* O_NOATIME */
         | O_CLOEXEC | SPILLWAY_O_PATH
 
+    /// openat2(2) of `relative` ("" for the branch's top) with `flags | O_NOFOLLOW | O_CLOEXEC`.
+    ///
+    /// The corresponding C function is `openat2`.
     @inline(__always)
     func open(_ relative: UnsafePointer<CChar>, _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
-        let name = relative[0] == 0 ? dotPointer : relative
-        let wanted = (flags & Self.openFlags) | O_NOFOLLOW | O_CLOEXEC
-        let fd = spillway_openat2(self.fd, name, UInt64(UInt32(bitPattern: wanted)), UInt64(mode), Self.resolve)
-        return fd >= 0 ? fd : -errno
+        Self.open(at: fd, relative, flags, mode)
     }
 
     func open(_ relative: String, _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
         relative.withCString { open($0, flags, mode) }
+    }
+
+    /// The same openat2(2) beneath `dir`, a directory of a branch (its top or one opened from
+    /// it, such as ``parent(of:readable:)``): `relative` may be one name or a path, "" for
+    /// `dir` itself.
+    ///
+    /// The corresponding C function is `openat2`.
+    @inline(__always)
+    static func open(at dir: Int32, _ relative: UnsafePointer<CChar>, _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
+        let name = relative[0] == 0 ? dotPointer : relative
+        let wanted = (flags & openFlags) | O_NOFOLLOW | O_CLOEXEC
+        // openat2 refuses mode bits beyond 07777 (EINVAL) where openat ignores them, and FUSE's
+        // create hands over the file type with the permissions.
+        let fd = spillway_openat2(dir, name, UInt64(UInt32(bitPattern: wanted)), UInt64(mode & 0o7777), resolve)
+        return fd >= 0 ? fd : -errno
+    }
+
+    static func open(at dir: Int32, _ relative: String, _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
+        relative.withCString { open(at: dir, $0, flags, mode) }
+    }
+
+    /// Opens `relative` for I/O with `flags` only if it is a regular file: it is looked up
+    /// `O_PATH` first, checked with fstat, and that very inode opened again through its
+    /// descriptor. A FIFO or device node the container put at the name meanwhile (through its
+    /// spill area) is never opened, so the server, root on the host, never blocks on a FIFO or
+    /// runs a device's open for the container. Returns a descriptor, `-EISDIR` for a
+    /// directory, `-ELOOP` for a symlink, `-ENXIO` for anything else, or `-errno`.
+    func openRegular(_ relative: String, _ flags: Int32) -> Int32 {
+        let held = open(relative, SPILLWAY_O_PATH)
+        if held < 0 { return held }
+        defer { close(held) }
+        var st = stat()
+        if fstat(held, &st) != 0 { return -errno }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: return -EISDIR
+        case S_IFLNK: return -ELOOP
+        default: return -ENXIO
+        }
+        // The descriptor's magic link in the server's own procfs: no lookup in the container's
+        // tree (O_NOFOLLOW would refuse the magic link itself).
+        let wanted = (flags & Self.openFlags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECTORY)) | O_CLOEXEC
+        let fd = HeldNode.withProcPath(held) { Glibc.open($0, wanted) }
+        return fd >= 0 ? fd : -errno
     }
 
     /// The status of `relative` itself (a final symlink is not followed): 0 or `-errno`.

@@ -58,23 +58,14 @@ extension UnionFilesystem {
         return fstatvfs(branch(kind ?? .main).fd, out) == 0 ? 0 : -errno
     }
 
-    /// Runs `change` on every half of `path` (a parent descriptor and the name), returning the
-    /// spill half's result when there is one.
-    func changeEveryHalf(_ path: UnionPath, _ change: (Branch, Int32, String) -> Int32) -> Int32 {
+    /// Runs `change` on every half of `path`, each held as an `O_PATH` descriptor opened beneath
+    /// its branch (``HeldNode``), returning the spill half's result when there is one.
+    func changeEveryHalf(_ path: UnionPath, _ change: (HeldNode) -> Int32) -> Int32 {
         let found = halves(path)
         if found.isEmpty { return -ENOENT }
         var result: Int32? = nil
         for kind in BranchKind.allCases where found[kind] != nil {
-            let target = branch(kind)
-            let rc: Int32
-            if path.isRoot {
-                rc = change(target, target.fd, ".")
-            } else {
-                let parent = target.parent(of: path)
-                if parent < 0 { return parent }
-                rc = change(target, parent, path.name)
-                close(parent)
-            }
+            let rc = HeldNode.with(branch(kind).fd, path.relative, change)
             if result == nil { result = rc }
         }
         return result ?? -ENOENT
@@ -85,14 +76,7 @@ extension UnionFilesystem {
             return UnionHandle.borrow(fi.pointee.fh) { fchmod($0.fd, mode) == 0 ? 0 : -errno }
         }
         guard let path else { return -ENOENT }
-        return changeEveryHalf(UnionPath(cString: path)) { target, parent, name in
-            let fd = openat(parent, name, SPILLWAY_O_PATH | O_NOFOLLOW | O_CLOEXEC)
-            if fd < 0 { return -errno }
-            defer { close(fd) }
-            var st = stat()
-            if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK { return -EOPNOTSUPP }
-            return spillway_fchmod_opath(fd, UInt32(mode)) == 0 ? 0 : -errno
-        }
+        return changeEveryHalf(UnionPath(cString: path)) { $0.chmod(mode) }
     }
 
     func chown(_ path: UnsafePointer<CChar>?, _ uid: uid_t, _ gid: gid_t, fi: UnsafeMutablePointer<fuse_file_info>?) -> Int32 {
@@ -100,9 +84,7 @@ extension UnionFilesystem {
             return UnionHandle.borrow(fi.pointee.fh) { fchown($0.fd, uid, gid) == 0 ? 0 : -errno }
         }
         guard let path else { return -ENOENT }
-        return changeEveryHalf(UnionPath(cString: path)) { _, parent, name in
-            fchownat(parent, name, uid, gid, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno
-        }
+        return changeEveryHalf(UnionPath(cString: path)) { $0.chown(uid, gid) }
     }
 
     func utimens(_ path: UnsafePointer<CChar>?, _ times: UnsafePointer<timespec>?, fi: UnsafeMutablePointer<fuse_file_info>?) -> Int32 {
@@ -110,8 +92,6 @@ extension UnionFilesystem {
             return UnionHandle.borrow(fi.pointee.fh) { futimens($0.fd, times) == 0 ? 0 : -errno }
         }
         guard let path else { return -ENOENT }
-        return changeEveryHalf(UnionPath(cString: path)) { _, parent, name in
-            utimensat(parent, name, times, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno
-        }
+        return changeEveryHalf(UnionPath(cString: path)) { $0.setTimes(times) }
     }
 }

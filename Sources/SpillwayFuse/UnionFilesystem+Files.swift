@@ -27,7 +27,7 @@ extension UnionFilesystem {
                 if rc < 0 && rc != -ESTALE { return rc }
                 continue
             }
-            let fd = branch(kind).open(path.relative, flags & ~(O_CREAT | O_EXCL))
+            let fd = branch(kind).openRegular(path.relative, flags)
             if fd < 0 { return fd }
             if register(fd: fd, flags: flags, kind: kind, state: state, fi: fi) { return 0 }
         }
@@ -69,8 +69,8 @@ extension UnionFilesystem {
         let flags = fi.pointee.flags
         var made: (fd: Int32, kind: BranchKind) = (-1, .main)
         let rc = create(path) { parent, kind in
-            let fd = openat(parent, path.name, (flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC) & ~O_TRUNC, mode)
-            if fd < 0 { return -errno }
+            let fd = Branch.open(at: parent, path.name, (flags | O_CREAT | O_EXCL) & ~O_TRUNC, mode)
+            if fd < 0 { return fd }
             made = (fd, kind)
             return 0
         }

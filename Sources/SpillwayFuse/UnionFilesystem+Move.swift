@@ -15,7 +15,7 @@ extension UnionFilesystem {
     /// `keepData`) and re-points every handle the union has open of it. Returns 0 when the file
     /// is in the spill area afterwards (moved now, or already), or `-errno`.
     func moveToSpill(_ path: UnionPath, keepData: Bool) -> Int32 {
-        let src = main.open(path.relative, O_RDONLY | O_NONBLOCK)
+        let src = main.openRegular(path.relative, O_RDONLY | O_NONBLOCK)
         if src < 0 { return src == -ENOENT && spill.lookup(path.relative) != nil ? 0 : src }
         defer { close(src) }
         var before = stat()
@@ -50,8 +50,8 @@ extension UnionFilesystem {
             if tempNamed { unlinkat(spillDir, temp, 0) }
             if intentNamed { unlinkat(spillDir, intent, 0) }
         }
-        let tmp = openat(spillDir, temp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        if tmp < 0 { return -errno }
+        let tmp = Branch.open(at: spillDir, temp, O_RDWR | O_CREAT | O_EXCL, 0o600)
+        if tmp < 0 { return tmp }
         tempNamed = true
         defer { close(tmp) }
         if keepData && before.st_size > 0 {
@@ -70,8 +70,8 @@ extension UnionFilesystem {
         if Glibc.fsync(tmp) != 0 { return -errno }
         // The intent record, so a crash between the rename and the unlink is recovered.
         let record = "\(SPILLWAY_MOVE_INTENT_MAGIC)\nto-spill\n\(path.relative)\n\(before.st_ino) \(before.st_size) \(UInt64(before.st_mtim.tv_sec) * 1_000_000_000 + UInt64(before.st_mtim.tv_nsec))\n"
-        let intentFD = openat(spillDir, intent, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        if intentFD < 0 { return -errno }
+        let intentFD = Branch.open(at: spillDir, intent, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        if intentFD < 0 { return intentFD }
         intentNamed = true
         let wrote = record.withCString { Glibc.write(intentFD, $0, strlen($0)) }
         let synced = Glibc.fsync(intentFD)

@@ -108,8 +108,7 @@ extension UnionFilesystem {
                 if let spilled = removedSpill {
                     let again = spill.parent(of: path)
                     if again >= 0 {
-                        mkdirat(again, path.name, spilled.st_mode & 0o7777)
-                        fchownat(again, path.name, spilled.st_uid, spilled.st_gid, AT_SYMLINK_NOFOLLOW)
+                        _ = makeDirectory(in: again, path.name, like: spilled)
                         close(again)
                     }
                 }

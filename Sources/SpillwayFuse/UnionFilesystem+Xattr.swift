@@ -12,12 +12,6 @@ import CSpillwaySyscalls
 extension UnionFilesystem {
     static let originName = SPILLWAY_ORIGIN_XATTR
 
-    /// Runs `body` with a path that reaches the inode of `fd` (an `O_PATH` descriptor) without
-    /// any lookup in the container's tree.
-    private func withProcPath<R>(_ fd: Int32, _ body: (UnsafePointer<CChar>) -> R) -> R {
-        "/proc/self/fd/\(fd)".withCString(body)
-    }
-
     /// The kernel asks this before every write through the union (for `security.capability`,
     /// to know whether the write must drop privileges), so it is kept to getxattrat(2) on the
     /// parent in each place looked in (spill area first, as ``locate(_:_:)``); kernels without
@@ -42,7 +36,7 @@ extension UnionFilesystem {
         let fd = branch(kind).open(path + 1, SPILLWAY_O_PATH)
         if fd < 0 { return fd }
         defer { close(fd) }
-        let n = withProcPath(fd) { CFuse3.getxattr($0, name, value, size) }
+        let n = HeldNode.withProcPath(fd) { CFuse3.getxattr($0, name, value, size) }
         err = errno
         return n >= 0 ? Int32(n) : -err
     }
@@ -55,7 +49,7 @@ extension UnionFilesystem {
         let fd = branch(kind).open(path + 1, SPILLWAY_O_PATH)
         if fd < 0 { return fd }
         defer { close(fd) }
-        return withProcPath(fd) { proc in
+        return HeldNode.withProcPath(fd) { proc in
             let full = CFuse3.listxattr(proc, nil, 0)
             if full < 0 { return -errno }
             if full == 0 { return 0 }
@@ -81,21 +75,11 @@ extension UnionFilesystem {
 
     func setxattr(_ path: UnsafePointer<CChar>, _ name: UnsafePointer<CChar>, _ value: UnsafePointer<CChar>?, _ size: Int, _ flags: Int32) -> Int32 {
         if strcmp(name, Self.originName) == 0 { return -EPERM }
-        return changeEveryHalf(UnionPath(cString: path)) { _, parent, leaf in
-            let fd = openat(parent, leaf, SPILLWAY_O_PATH | O_NOFOLLOW | O_CLOEXEC)
-            if fd < 0 { return -errno }
-            defer { close(fd) }
-            return withProcPath(fd) { CFuse3.setxattr($0, name, value, size, flags) } == 0 ? 0 : -errno
-        }
+        return changeEveryHalf(UnionPath(cString: path)) { $0.setxattr(name, value, size, flags) }
     }
 
     func removexattr(_ path: UnsafePointer<CChar>, _ name: UnsafePointer<CChar>) -> Int32 {
         if strcmp(name, Self.originName) == 0 { return -ENODATA }
-        return changeEveryHalf(UnionPath(cString: path)) { _, parent, leaf in
-            let fd = openat(parent, leaf, SPILLWAY_O_PATH | O_NOFOLLOW | O_CLOEXEC)
-            if fd < 0 { return -errno }
-            defer { close(fd) }
-            return withProcPath(fd) { CFuse3.removexattr($0, name) } == 0 ? 0 : -errno
-        }
+        return changeEveryHalf(UnionPath(cString: path)) { $0.removexattr(name) }
     }
 }

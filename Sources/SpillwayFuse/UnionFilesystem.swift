@@ -124,21 +124,48 @@ public final class UnionFilesystem: @unchecked Sendable {
             let parent = target.parent(of: dir)
             if parent < 0 { return parent }
             defer { close(parent) }
-            if mkdirat(parent, dir.name, model.st_mode & 0o7777) != 0 && errno != EEXIST { return -errno }
-            fchownat(parent, dir.name, model.st_uid, model.st_gid, AT_SYMLINK_NOFOLLOW)
-            fchmodat(parent, dir.name, model.st_mode & 0o7777, 0)
+            let made = makeDirectory(in: parent, dir.name, like: model)
+            if made < 0 && made != -EEXIST { return made }
         }
         return 0
     }
 
+    /// Makes the directory `name` in `parent` (a directory of a branch) with the mode and owner
+    /// of `model`, set through a descriptor of the directory made, opened with openat2(2) and
+    /// checked with fstat: if the container swaps the name meanwhile (for a symlink to a host
+    /// path), nothing but what was made can change. Returns 0, `-EEXIST` when a directory is
+    /// there already (left as it is), or `-errno`: `-ENOTDIR` or `-ELOOP` when anything else
+    /// is there.
+    func makeDirectory(in parent: Int32, _ name: String, like model: stat) -> Int32 {
+        // Made for root alone; the model's mode is given once its owner is.
+        if mkdirat(parent, name, 0o700) != 0 {
+            let err = errno
+            if err != EEXIST { return -err }
+            let existing = Branch.open(at: parent, name, SPILLWAY_O_PATH | O_DIRECTORY)
+            if existing < 0 { return existing == -ENOENT ? -EEXIST : existing }
+            close(existing)
+            return -EEXIST
+        }
+        let fd = Branch.open(at: parent, name, O_RDONLY | O_DIRECTORY)
+        if fd < 0 { return fd }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) != 0 { return -errno }
+        if (st.st_mode & S_IFMT) != S_IFDIR { return -ENOTDIR }
+        // Owner before mode: chown clears set-ID bits.
+        _ = fchown(fd, model.st_uid, model.st_gid)
+        return fchmod(fd, model.st_mode & 0o7777) == 0 ? 0 : -errno
+    }
+
     /// Gives a name just made by this (root) daemon to the caller, as the kernel would have:
-    /// the caller's uid, and its gid unless the directory is set-group-ID.
+    /// the caller's uid, and its gid unless the directory is set-group-ID. The name is opened
+    /// `O_PATH` beneath `parent` and changed through that descriptor (a symlink itself).
     func giveToCaller(parent: Int32, name: String) {
         let uid = spw_context_uid(), gid = spw_context_gid()
         if uid == geteuid() && gid == getegid() { return }
         var dir = stat()
         let inherit = fstat(parent, &dir) == 0 && (dir.st_mode & S_ISGID) != 0
-        fchownat(parent, name, uid, inherit ? gid_t.max : gid, AT_SYMLINK_NOFOLLOW)
+        _ = HeldNode.with(parent, name) { $0.chown(uid, inherit ? gid_t.max : gid) }
     }
 
     /// Runs `make` (a create of one name in the directory it is given, returning 0 or `-errno`)
