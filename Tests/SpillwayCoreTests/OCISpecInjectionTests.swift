@@ -46,14 +46,22 @@ import Testing
         #expect(try decoded(once) == decoded(twice))
     }
 
-    @Test func fuseModeReplacesTheRootPathOnly() throws {
+    /// Mode `fuse`: the union is the root, and the container gets no raw view of its spill area
+    /// (no mount, no `SPILLWAY_SPILL`); everything else as in mode `preload`.
+    @Test func fuseModeReplacesTheRootPathAndLeavesOutTheSpillArea() throws {
         var injection = Self.injection
         injection.root = "/run/spillway/fuse/c1"
         let out = try decoded(try injection.apply(to: Data(Self.config.utf8)))
         #expect(out["root"] == .object(["path": .string("/run/spillway/fuse/c1"), "readonly": .bool(false)]))
         let plain = try decoded(try Self.injection.apply(to: Data(Self.config.utf8)))
-        #expect(out["process"] == plain["process"] && out["mounts"] == plain["mounts"])
+        #expect(out["process"]?["args"] == plain["process"]?["args"])
+        let env = out["process"]?["env"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(env == ["PATH=/bin", "SPILLWAY_SLOT=/.spillway/slot", "SPILLWAY_ROOT=/", "SPILLWAY_LIB_DIR=/.spillway/lib"])
+        let mounts = out["mounts"]?.arrayValue ?? []
+        #expect(mounts.compactMap { $0["destination"]?.stringValue } == ["/proc", "/.spillway/lib", "/.spillway/bin/spillway-entry", "/.spillway/slot"])
+        #expect(!mounts.contains { $0["source"] == .string("/mnt/fast/c1") })
         #expect(plain["root"]?["path"] == .string("rootfs"))
+        #expect(try decoded(try injection.apply(to: try injection.apply(to: Data(Self.config.utf8)))) == out)
     }
 
     @Test func rootPath() throws {

@@ -8,6 +8,9 @@ import Foundation
 /// of the libraries, the launcher, the slot (read-only) and the spill area (read-write) under
 /// ``ContainerLayout/base``, the launcher in front of `process.args`, and the `SPILLWAY_*`
 /// environment. Every other field is kept as it was. Applying it twice gives the same result.
+///
+/// A container served by its FUSE union (``root`` set) gets no view of its raw spill area: the
+/// union is its only way there, so it cannot swap names under the union's feet (docs/SECURITY.md).
 public struct OCISpecInjection: Sendable, Equatable {
     /// Host paths of what is mounted into the container.
     public var libDir: String
@@ -37,8 +40,17 @@ public struct OCISpecInjection: Sendable, Equatable {
             bind(libDir, ContainerLayout.libDir, ["ro", "nosuid", "nodev"]),
             bind(launcher, ContainerLayout.launcher, ["ro", "nosuid", "nodev"]),
             bind(slot, ContainerLayout.slot, ["ro", "nosuid", "nodev", "noexec"]),
-            bind(spill, ContainerLayout.spill, ["rw", "nosuid", "nodev"]),
-        ]
+        ] + (servesRawSpillArea ? [bind(spill, ContainerLayout.spill, ["rw", "nosuid", "nodev"])] : [])
+    }
+
+    /// Whether the container sees its spill area itself (the preload library writes there); not
+    /// in mode `fuse`, where only the union, outside the container, works in it.
+    public var servesRawSpillArea: Bool { root == nil }
+
+    /// The `SPILLWAY_*` variables set: without `SPILLWAY_SPILL` in mode `fuse`, so that a preload
+    /// library loaded there anyway stays out of the way (it needs a spill area to act).
+    public var environment: [(String, String)] {
+        ContainerLayout.environment.filter { servesRawSpillArea || $0.0 != "SPILLWAY_SPILL" }
     }
 
     /// The rewritten config.json.
@@ -61,7 +73,7 @@ public struct OCISpecInjection: Sendable, Equatable {
             guard let text = entry.stringValue, let equals = text.firstIndex(of: "=") else { return true }
             return !ours.contains(String(text[..<equals]))
         }
-        env += ContainerLayout.environment.map { .string("\($0.0)=\($0.1)") }
+        env += environment.map { .string("\($0.0)=\($0.1)") }
         process["env"] = .array(env)
         document["process"] = .object(process)
         let kept = (document["mounts"]?.arrayValue ?? []).filter { mount in
