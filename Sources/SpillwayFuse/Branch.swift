@@ -76,11 +76,17 @@ struct Branch: Sendable {
         case S_IFLNK: return -ELOOP
         default: return -ENXIO
         }
-        // The descriptor's magic link in the server's own procfs: no lookup in the container's
-        // tree (O_NOFOLLOW would refuse the magic link itself).
-        let wanted = (flags & Self.openFlags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECTORY)) | O_CLOEXEC
-        let fd = HeldNode.withProcPath(held) { Glibc.open($0, wanted) }
-        return fd >= 0 ? fd : -errno
+        return Self.reopen(held, flags)
+    }
+
+    /// A new open file description, with `flags`, of the very file `fd` refers to: open(2) of
+    /// the descriptor's magic link in the server's own procfs, with no lookup in the
+    /// container's tree (`O_NOFOLLOW` would refuse the magic link itself; `O_CREAT`, `O_EXCL`
+    /// and `O_DIRECTORY` have no meaning here). Returns a descriptor or `-errno`.
+    static func reopen(_ fd: Int32, _ flags: Int32) -> Int32 {
+        let wanted = (flags & openFlags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECTORY)) | O_CLOEXEC
+        let fresh = HeldNode.withProcPath(fd) { Glibc.open($0, wanted) }
+        return fresh >= 0 ? fresh : -errno
     }
 
     /// The status of `relative` itself (a final symlink is not followed): 0 or `-errno`.

@@ -82,9 +82,10 @@ extension UnionFilesystem {
         tempNamed = false
         Glibc.fsync(spillDir)
 
-        // Every handle follows, before the main-disk name goes.
+        // Every handle follows, before the main-disk name goes: each gets a description of the
+        // very file moved (not of whatever the spill-area name holds by now).
         for handle in table.handles(of: file) {
-            let fresh = spill.open(path.relative, handle.flags)
+            let fresh = Branch.reopen(tmp, handle.flags)
             if fresh < 0 { continue }
             if handle.writable { _ = placeWriterMark(fresh, draining: false) }
             spw_dup3(fresh, handle.fd, O_CLOEXEC)
