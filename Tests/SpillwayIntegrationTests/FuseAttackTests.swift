@@ -3,16 +3,8 @@ import SpillwayTestSupport
 import Testing
 
 /// The FUSE server is root in the host's mount namespace working on trees a container controls
-/// (issue #15). A FUSE-mode container under a real dockerd is `spilling`; inside it a static
-/// program creates files, directories, FIFOs and symlinks under directories of its main disk
-/// (set-ID and 0777 modes it chose) and chmods, chowns, utimes and sets extended attributes on
-/// them through its union, so that the union keeps making their parents in the spill area. A
-/// racer works in the container's spill area meanwhile, as the container could: it keeps
-/// putting symlinks to host paths where the union makes those parents, and swaps the
-/// directories the union just made for such symlinks. Pass means the host sentinels (a
-/// directory, a file in it, a file beside it) keep their mode, owner, times, extended
-/// attributes, contents and entries, and the union still makes parents with the main disk's
-/// mode and owner.
+/// (issue #15, docs/SECURITY.md): whatever the container does to its spill area meanwhile, the
+/// union must never change, open or make anything outside the container's trees.
 @Suite("FUSE union under attack", .serialized)
 struct FuseAttackTests {
     static let fixtures = Paths.packageRoot.appendingPathComponent("Tests/SpillwayIntegrationTests/Fixtures").path
@@ -21,7 +13,7 @@ struct FuseAttackTests {
     static let raced = (0..<4).map { "/race/a\($0)/sub" }
 
     /// What a user would check of a host file: kind and mode, owner, times (ctime moves on any
-    /// change of metadata), size, extended attributes, contents (a directory: its names).
+    /// change of metadata), extended attributes, contents (a directory: its names).
     struct Snapshot: Equatable, CustomStringConvertible {
         var mode: mode_t = 0
         var owner: String = ""
@@ -77,6 +69,16 @@ struct FuseAttackTests {
         try Command.check(["cc", "-O2", "-o", into + "/fuse-attack-racer", fixtures + "/fuse_attack_racer.c"])
     }
 
+    /// A FUSE-mode container under a real dockerd is `spilling`; inside it a static
+    /// program creates files, directories, FIFOs and symlinks under directories of its main disk
+    /// (set-ID and 0777 modes it chose) and chmods, chowns, utimes and sets extended attributes on
+    /// them through its union, so that the union keeps making their parents in the spill area. A
+    /// racer works in the container's spill area meanwhile, as the container could: it keeps
+    /// putting symlinks to host paths where the union makes those parents, and swaps the
+    /// directories the union just made for such symlinks. Pass means the host sentinels (a
+    /// directory, a file in it, a file beside it) keep their mode, owner, times, extended
+    /// attributes, contents and entries, and the union still makes parents with the main disk's
+    /// mode and owner.
     @Test func racersInTheSpillAreaNeverLeadTheUnionOutsideTheTrees() throws {
         try #require(getuid() == 0, "these tests run dockerd and mount loop devices: run them as root")
         try withContainerEnvironment { env in
@@ -116,7 +118,7 @@ struct FuseAttackTests {
             try racer.run()
             defer { if racer.isRunning { kill(racer.processIdentifier, SIGKILL); racer.waitUntilExit() } }
 
-            let rounds = 20_000
+            let rounds = 12_000
             // A hang of the union would show as the worker's timeout (exit 124), not as a stuck test.
             let worker = try FuseContainerTests.exec(env, name, "busybox timeout 600 /attack/fuse-attack-worker \(rounds) \(dirs)")
             _ = FileManager.default.createFile(atPath: stop, contents: nil)
@@ -148,6 +150,57 @@ struct FuseAttackTests {
             #expect(lstat(root + Self.raced[0], &model) == 0 && lstat(spill + Self.raced[0], &half) == 0)
             #expect((half.st_mode & S_IFMT) == S_IFDIR && half.st_mode == model.st_mode, "spill half \(String(half.st_mode, radix: 8)), main \(String(model.st_mode, radix: 8))")
             #expect(half.st_uid == model.st_uid && half.st_gid == model.st_gid, "spill half \(half.st_uid):\(half.st_gid), main \(model.st_uid):\(model.st_gid)")
+        }
+    }
+
+    /// A FIFO or a device node renamed over a spill-area file while the kernel still holds the
+    /// name as a regular file (its 1 s entry and attribute cache), then opened through the
+    /// union: the server, root on the host, must not open what is there now. The open fails
+    /// with `ENXIO` at once; opened by name, the FIFO would block the caller and one of the
+    /// union's workers for ever, the device node would be a host device served to the caller.
+    @Test(arguments: ["fifo", "device"]) func aSpecialFileSwappedInUnderTheKernelIsNeverOpened(kind: String) throws {
+        try #require(getuid() == 0, "this test mounts FUSE and must run as root")
+        try withLoopFilesystems(["btrfs"], megabytes: 256) { filesystems in
+            let base = filesystems[0].mountPoint
+            for sub in ["tree", "spill"] { try FileManager.default.createDirectory(atPath: base + "/" + sub, withIntermediateDirectories: true) }
+            try Command.check([Paths.spillway, "slot", "create", base + "/slot", "--state", "spilling"])
+            let mount = try FuseUnionTests.Mount(tree: base + "/tree", spill: base + "/spill", slot: base + "/slot", at: base + "/union")
+            defer { mount.unmount() }
+            try "regular\n".write(toFile: base + "/spill/x", atomically: false, encoding: .utf8)
+            let script = """
+                import errno, os, stat, sys
+                union, spill, kind = sys.argv[1:4]
+                assert stat.S_ISREG(os.stat(union + "/x").st_mode)  # the kernel holds x as a regular file now
+                special = spill + "/x.special"
+                if kind == "fifo":
+                    os.mkfifo(special, 0o644)
+                else:
+                    os.mknod(special, 0o644 | stat.S_IFCHR, os.makedev(1, 3))
+                os.rename(special, spill + "/x")
+                try:
+                    fd = os.open(union + "/x", os.O_RDONLY)
+                    print("opened", oct(os.fstat(fd).st_mode))
+                except OSError as e:
+                    print(errno.errorcode[e.errno])
+                """
+            let opener = Process()
+            opener.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            opener.arguments = ["python3", "-c", script, mount.point, base + "/spill", kind]
+            let output = Pipe()
+            opener.standardOutput = output
+            try opener.run()
+            // A server blocked in the FIFO's open keeps the caller waiting in the kernel beyond
+            // any signal: only the end of the server releases it.
+            let answered = ContainerTests.wait(seconds: 20) { !opener.isRunning }
+            if !answered, let server = FuseUnionTests.serverPid(of: mount.point) { kill(server, SIGKILL) }
+            opener.waitUntilExit()
+            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(answered, "the open through the union hung: the server opened the \(kind)")
+            #expect(opener.terminationStatus == 0 && printed == "ENXIO\n", "exit \(opener.terminationStatus): \(printed)")
+            try #require(answered)
+            // The union serves on.
+            try "after\n".write(toFile: mount.point + "/after", atomically: false, encoding: .utf8)
+            #expect(try String(contentsOfFile: mount.point + "/after", encoding: .utf8) == "after\n")
         }
     }
 }
