@@ -68,6 +68,37 @@ public final class SlotWatch: @unchecked Sendable {
         return SlotState(rawValue: raw) ?? .normal
     }
 
+    /// This union's bytes added to the spill area since the supervisor last measured it, for a
+    /// cap the kernel does not enforce (`SPILLWAY_SLOT_FLAG_LIBRARY_CAP`).
+    private let ledger: UnsafeMutablePointer<spillway_cap_ledger> = {
+        let pointer = UnsafeMutablePointer<spillway_cap_ledger>.allocate(capacity: 1)
+        pointer.initialize(to: spillway_cap_ledger())
+        return pointer
+    }()
+
+    /// How many of `growth` new spill-area bytes may be written now, charged to this union's
+    /// ledger (`spillway_cap_take`, the rule the preload library applies); `nil` when the slot
+    /// does not ask the union to enforce the cap.
+    public func takeSpillRoom(_ growth: UInt64) -> UInt64? {
+        guard let slot else { return nil }
+        var view = spillway_slot_view()
+        guard spillway_slot_read(slot, &view, 64) != 0, view.flags & SPILLWAY_SLOT_FLAG_LIBRARY_CAP != 0,
+              view.spill_limit != 0
+        else { return nil }
+        return spillway_cap_take(ledger, view.spill_limit, view.spill_used, view.spill_epoch, growth)
+    }
+
+    /// Charges `bytes` added without asking (a file the union moved into the spill area).
+    public func chargeSpillRoom(_ bytes: UInt64) {
+        guard takeSpillRoom(0) != nil else { return }
+        spillway_cap_charge(ledger, bytes)
+    }
+
+    /// Gives back `bytes` taken with ``takeSpillRoom(_:)`` that were not written.
+    public func refundSpillRoom(_ bytes: UInt64) {
+        spillway_cap_refund(ledger, bytes)
+    }
+
     /// Records that a write was rescued into the spill area at the slot's current generation.
     public func noteRescue() {
         guard let slot else { rescuedAt.store(0, ordering: .relaxed); return }

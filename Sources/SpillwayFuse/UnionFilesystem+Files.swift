@@ -112,6 +112,7 @@ extension UnionFilesystem {
             if file.branch == .main && slot.state == .spilling {
                 let rc = moveOpenFile(handle, path: path, keepData: keepData)
                 if rc < 0 && rc != -ENOENT { return Int(rc) }
+                if rc >= 0 { chargeMovedFile(handle.fd) }
             }
             var rescued = false
             while true {
@@ -123,6 +124,7 @@ extension UnionFilesystem {
                 rescued = true
                 slot.noteRescue()
                 if moveOpenFile(handle, path: path, keepData: true) < 0 { return result }
+                chargeMovedFile(handle.fd)
             }
         }
     }
@@ -132,7 +134,10 @@ extension UnionFilesystem {
         var done = 0
         while done < size {
             let n = changing(fi, path: path) { fd in
-                let n = pwrite(fd, buffer + done, size - done, offset + off_t(done))
+                let at = offset + off_t(done)
+                guard let (length, granted, size) = claimSpillRoom(fd, at: at, length: size - done) else { return -Int(ENOSPC) }
+                let n = pwrite(fd, buffer + done, length, at)
+                settleSpillRoom(granted: granted, at: at, size: size, written: n)
                 return n >= 0 ? n : -Int(errno)
             }
             if n == -Int(EINTR) { continue }
@@ -141,6 +146,49 @@ extension UnionFilesystem {
             done += n
         }
         return Int32(done)
+    }
+
+    /// Before writing `length` bytes at `at` through `fd`: when the slot asks the union to
+    /// enforce the spill area's cap and `fd` is a spill-area file, the bytes that would grow
+    /// it past the room left are cut off (``SlotWatch/takeSpillRoom(_:)``). Returns the length
+    /// to write, the growth granted and the file's size, or `nil` when nothing may be written
+    /// (`ENOSPC`).
+    func claimSpillRoom(_ fd: Int32, at: off_t, length: Int) -> (length: Int, granted: UInt64, size: off_t)? {
+        // One read of the slot when the kernel enforces the cap; the stat calls only when not.
+        guard length > 0, slot.takeSpillRoom(0) != nil else { return (length, 0, 0) }
+        var st = stat()
+        var area = stat()
+        guard fstat(fd, &st) == 0, fstat(spill.fd, &area) == 0, st.st_dev == area.st_dev else { return (length, 0, 0) }
+        let from = UInt64(max(at, st.st_size))
+        let end = UInt64(at) + UInt64(length)
+        let growth = end > from ? end - from : 0
+        guard let granted = slot.takeSpillRoom(growth) else { return (length, 0, st.st_size) }
+        if granted == growth { return (length, granted, st.st_size) }
+        let cut = Int(growth - granted)
+        if cut >= length {
+            slot.refundSpillRoom(granted)
+            return nil
+        }
+        return (length - cut, granted, st.st_size)
+    }
+
+    /// A file just moved into the spill area counts against the room (a no-op unless the
+    /// union enforces the cap).
+    func chargeMovedFile(_ fd: Int32) {
+        var st = stat()
+        if fstat(fd, &st) == 0 { slot.chargeSpillRoom(UInt64(max(0, st.st_blocks)) * 512) }
+    }
+
+    /// After the write: gives back the growth granted but not written (`written` < 0: failed).
+    func settleSpillRoom(granted: UInt64, at: off_t, size: off_t, written: Int) {
+        guard granted > 0 else { return }
+        var used: UInt64 = 0
+        if written > 0 {
+            let from = UInt64(max(at, size))
+            let end = UInt64(at) + UInt64(written)
+            used = end > from ? end - from : 0
+        }
+        if used < granted { slot.refundSpillRoom(granted - used) }
     }
 
     func truncate(_ path: UnsafePointer<CChar>?, size: off_t, fi: UnsafeMutablePointer<fuse_file_info>?) -> Int32 {
