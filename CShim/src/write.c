@@ -76,10 +76,20 @@ static int sw_spill_file(int fd, struct stat *st) {
     return st->st_dev == dev;
 }
 
-/* A file just moved into the spill area counts against the room. */
-static void sw_charge_move(const struct stat *st) {
+/* The measurement epoch now (0 when the library does not enforce the cap). */
+static uint64_t sw_cap_epoch(void) {
     struct spillway_slot_view view;
-    if (sw_cap_view(&view)) {
+    return sw_cap_view(&view) ? view.spill_epoch : 0;
+}
+
+/*
+ * A file just moved into the spill area counts against the room, unless the supervisor
+ * measured the area while it moved (`epoch` is the one before the move): that measurement may
+ * hold part of it already, and counting it twice would refuse writes the area has room for.
+ */
+static void sw_charge_move(const struct stat *st, uint64_t epoch) {
+    struct spillway_slot_view view;
+    if (epoch != 0 && sw_cap_view(&view) && view.spill_epoch == epoch) {
         spillway_cap_take(&sw_ledger, view.spill_limit, view.spill_used, view.spill_epoch, 0);
         spillway_cap_charge(&sw_ledger, (uint64_t)st->st_blocks * 512u);
     }
@@ -149,7 +159,10 @@ static void sw_before_write(int fd) {
     if (sw_state() != SPILLWAY_STATE_SPILLING) return;
     int saved = errno;
     struct stat st;
-    if (sw_main_file(fd, &st) && sw_take_over(fd, &st, 0) == 0) sw_charge_move(&st);
+    if (sw_main_file(fd, &st)) {
+        uint64_t epoch = sw_cap_epoch();
+        if (sw_take_over(fd, &st, 0) == 0) sw_charge_move(&st, epoch);
+    }
     errno = saved;
 }
 
@@ -159,10 +172,11 @@ static int sw_rescued(int fd) {
     sw_ensure_init();
     int saved = errno;
     struct stat st;
+    uint64_t epoch = sw_cap_epoch();
     int ok = sw_main_file(fd, &st) && sw_take_over(fd, &st, 1) == 0;
     if (ok) {
         sw_note_rescue();
-        sw_charge_move(&st);
+        sw_charge_move(&st, epoch);
     }
     errno = saved;
     return ok;

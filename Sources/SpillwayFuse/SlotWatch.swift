@@ -88,9 +88,21 @@ public final class SlotWatch: @unchecked Sendable {
         return spillway_cap_take(ledger, view.spill_limit, view.spill_used, view.spill_epoch, growth)
     }
 
-    /// Charges `bytes` added without asking (a file the union moved into the spill area).
-    public func chargeSpillRoom(_ bytes: UInt64) {
-        guard takeSpillRoom(0) != nil else { return }
+    /// The measurement epoch of a cap the union enforces; `nil` when the kernel enforces it.
+    public var spillEpoch: UInt64? {
+        guard let slot else { return nil }
+        var view = spillway_slot_view()
+        guard spillway_slot_read(slot, &view, 64) != 0, view.flags & SPILLWAY_SLOT_FLAG_LIBRARY_CAP != 0,
+              view.spill_limit != 0
+        else { return nil }
+        return view.spill_epoch
+    }
+
+    /// Charges `bytes` added without asking (a file the union moved into the spill area), unless
+    /// the supervisor measured the area since `epoch` (the one before the move): that measurement
+    /// may count part of it already, and counting it twice would refuse writes there is room for.
+    public func chargeSpillRoom(_ bytes: UInt64, since epoch: UInt64?) {
+        guard let epoch, spillEpoch == epoch, takeSpillRoom(0) != nil else { return }
         spillway_cap_charge(ledger, bytes)
     }
 

@@ -110,9 +110,10 @@ extension UnionFilesystem {
         UnionHandle.borrow(fi.pointee.fh) { handle in
             let file = handle.file!
             if file.branch == .main && slot.state == .spilling {
+                let epoch = slot.spillEpoch
                 let rc = moveOpenFile(handle, path: path, keepData: keepData)
                 if rc < 0 && rc != -ENOENT { return Int(rc) }
-                if rc >= 0 { chargeMovedFile(handle.fd) }
+                if rc >= 0 { chargeMovedFile(handle.fd, since: epoch) }
             }
             var rescued = false
             while true {
@@ -123,8 +124,9 @@ extension UnionFilesystem {
                 if result >= 0 || rescued || file.branch != .main || !UnionPolicy.isOutOfSpace(Int32(-result)) { return result }
                 rescued = true
                 slot.noteRescue()
+                let epoch = slot.spillEpoch
                 if moveOpenFile(handle, path: path, keepData: true) < 0 { return result }
-                chargeMovedFile(handle.fd)
+                chargeMovedFile(handle.fd, since: epoch)
             }
         }
     }
@@ -173,10 +175,11 @@ extension UnionFilesystem {
     }
 
     /// A file just moved into the spill area counts against the room (a no-op unless the
-    /// union enforces the cap).
-    func chargeMovedFile(_ fd: Int32) {
+    /// union enforces the cap), unless the area was measured during the move (`epoch`).
+    func chargeMovedFile(_ fd: Int32, since epoch: UInt64?) {
+        guard epoch != nil else { return }
         var st = stat()
-        if fstat(fd, &st) == 0 { slot.chargeSpillRoom(UInt64(max(0, st.st_blocks)) * 512) }
+        if fstat(fd, &st) == 0 { slot.chargeSpillRoom(UInt64(max(0, st.st_blocks)) * 512, since: epoch) }
     }
 
     /// After the write: gives back the growth granted but not written (`written` < 0: failed).
