@@ -37,14 +37,15 @@ struct PartitionEnforcementTests {
     /// the spill area, and the writes go on there until the partition is full.
     static let throughLibrary = waitForGo + "dd if=/dev/zero of=/data/big bs=1M count=\(attemptMiB); echo \"stopped $?\"; sleep 100000"
 
-    /// The same through the FUSE union, with busybox's static `dd`.
-    static let throughFuse = throughLibrary
+    /// The same through the FUSE union, with busybox's static `dd` (the image has no /data).
+    static let throughFuse = "mkdir -p /data; " + throughLibrary
 
-    /// Fills the main disk in 4 MiB files until the union creates new names in the spill
-    /// area (the container is `spilling`), then writes with one `dd` straight into the spill area.
+    /// Fills the main disk past the spill threshold without filling it (the MiB /go/offend
+    /// names), waits until the union creates new names in the spill area (the container is
+    /// `spilling`), then writes with one `dd` straight into the spill area.
     static let directlyIntoSpill = waitForGo
-        + "i=0; until [ -e \(ContainerLayout.spill)/data/probe ] || [ $i -gt 40 ]; do "
-        + "dd if=/dev/zero of=/data/fill-$i bs=1M count=4 status=none; rm -f /data/probe; touch /data/probe; i=$((i+1)); done; "
+        + "dd if=/dev/zero of=/data/fill bs=1M count=$(cat /go/offend) status=none; "
+        + "i=0; until [ -e \(ContainerLayout.spill)/data/probe ] || [ $i -gt 300 ]; do rm -f /data/probe; touch /data/probe; sleep 0.1; i=$((i+1)); done; "
         + "echo spilling; dd if=/dev/zero of=\(ContainerLayout.spill)/direct.bin bs=1M count=\(attemptMiB); echo \"stopped $?\"; sleep 100000"
 
     /// Waits for its go, then writes the number of 4 MiB files /go/victim names, each of which must succeed.
@@ -93,7 +94,11 @@ struct PartitionEnforcementTests {
             #expect(Self.managed(env, "fuse")?.fuseMount != nil, "\(report)")
 
             // The offenders write; each stops at its partition with ENOSPC or EDQUOT.
-            FileManager.default.createFile(atPath: go + "/offend", contents: Data())
+            // 95 % of the main-disk quota: past the spill threshold, short of EDQUOT.
+            let imageBytes = try ContainerTests.imageBytes()
+            let fillMiB = (Self.quota * 95 / 100 - imageBytes) >> 20
+            try "\(fillMiB)\n".write(toFile: go + "/offend.tmp", atomically: true, encoding: .utf8)
+            try FileManager.default.moveItem(atPath: go + "/offend.tmp", toPath: go + "/offend")
             let stopped = ContainerTests.wait(seconds: 180) {
                 offenders.allSatisfy { ContainerTests.logs(env, $0.0).contains("stopped") }
             }
@@ -105,12 +110,12 @@ struct PartitionEnforcementTests {
                 // What the spill area holds, as the host sees it.
                 let area = try #require(Self.managed(env, name)?.spillPath)
                 let spilled = try Self.allocatedBytes(area)
+                print("\(backend) \(name): stopped with \(spilled) bytes in its spill area, partition \(partition)")
                 #expect(spilled <= partition + (4 << 20), "\(name) stores \(spilled) bytes in a partition of \(partition)")
                 #expect(spilled >= partition - (8 << 20), "\(name) stopped at \(spilled) bytes, short of its partition of \(partition)")
             }
 
             // The victim spills its own partition's worth, and every write succeeds.
-            let imageBytes = try ContainerTests.imageBytes()
             let files = Int((Self.quota - imageBytes + partition - (8 << 20)) >> 22)
             try "\(files)\n".write(toFile: go + "/victim.tmp", atomically: true, encoding: .utf8)
             try FileManager.default.moveItem(atPath: go + "/victim.tmp", toPath: go + "/victim")
