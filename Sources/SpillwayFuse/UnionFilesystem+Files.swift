@@ -213,7 +213,23 @@ extension UnionFilesystem {
 
     func fallocate(_ path: UnsafePointer<CChar>?, mode: Int32, offset: off_t, length: off_t,
                    fi: UnsafeMutablePointer<fuse_file_info>) -> Int32 {
-        Int32(changing(fi, path: path) { fd in spw_fallocate(fd, mode, offset, length) == 0 ? 0 : -Int(errno) })
+        // Allocation is charged whole or refused; punching or zeroing a range is not charged.
+        let allocates = mode & (0x02 | 0x10) == 0 && length > 0  // FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE
+        return Int32(changing(fi, path: path) { fd in
+            var granted: UInt64 = 0
+            var size: off_t = 0
+            if allocates {
+                guard let claim = claimSpillRoom(fd, at: offset, length: Int(length)) else { return -Int(ENOSPC) }
+                (granted, size) = (claim.granted, claim.size)
+                if claim.length < Int(length) {
+                    slot.refundSpillRoom(granted)
+                    return -Int(ENOSPC)
+                }
+            }
+            let rc = spw_fallocate(fd, mode, offset, length) == 0 ? 0 : -Int(errno)
+            settleSpillRoom(granted: granted, at: offset, size: size, written: rc == 0 ? Int(length) : -1)
+            return rc
+        })
     }
 
     func copyFileRange(_ pathIn: UnsafePointer<CChar>?, _ fiIn: UnsafeMutablePointer<fuse_file_info>, _ offIn: off_t,
@@ -221,8 +237,10 @@ extension UnionFilesystem {
                        _ length: Int, _ flags: Int32) -> Int {
         let input = UnionHandle.borrow(fiIn.pointee.fh) { $0.fd }
         return changing(fiOut, path: pathOut) { out in
+            guard let (allowed, granted, size) = claimSpillRoom(out, at: offOut, length: length) else { return -Int(ENOSPC) }
             var a = offIn, b = offOut
-            let n = spw_copy_file_range(input, &a, out, &b, length, UInt32(flags))
+            let n = spw_copy_file_range(input, &a, out, &b, allowed, UInt32(flags))
+            settleSpillRoom(granted: granted, at: offOut, size: size, written: n)
             return n >= 0 ? n : -Int(errno)
         }
     }
