@@ -177,7 +177,8 @@ static inline void spillway_slot_format(struct spillway_slot *slot) {
  * library, one FUSE server) keeps a ledger of the bytes it added since that measurement
  * (spill_epoch); a new epoch starts the ledger at zero, since the measurement now counts
  * them. A write that would take the ledger past the room is cut to what is left; with nothing
- * left it fails with ENOSPC. Several processes writing at once each count only their own
+ * left it fails with ENOSPC, after waiting for one fresh measurement when the writer's own
+ * bytes may be counted twice (spillway_cap_should_remeasure). Several processes writing at once each count only their own
  * bytes, so between two measurements they can together pass the cap by up to the room each
  * (docs/DAEMON.md, "Partition enforcement").
  */
@@ -201,6 +202,29 @@ static inline uint64_t spillway_cap_take(struct spillway_cap_ledger *ledger, uin
     if (allowed < growth) __atomic_fetch_sub(&ledger->charged, growth - allowed, __ATOMIC_ACQ_REL);
     return allowed;
 }
+
+/* The bytes a write of `n` bytes at `start` adds to a file of `size` bytes: what lies past its
+ * end (a hole it skips over holds no blocks). */
+static inline uint64_t spillway_cap_growth(uint64_t start, uint64_t size, uint64_t n) {
+    uint64_t from = start > size ? start : size;
+    uint64_t end = start + n;
+    return end > from ? end - from : 0;
+}
+
+/*
+ * Whether a writer refused by spillway_cap_take should wait for the supervisor's next
+ * measurement and ask again: when it charged bytes since the last one, that measurement may
+ * count some of them already (a file moved into the area while the supervisor walked it), so
+ * the refusal may be early; a fresh measurement settles it. Without such bytes the room is
+ * truly gone.
+ */
+static inline int spillway_cap_should_remeasure(const struct spillway_cap_ledger *ledger, uint64_t epoch) {
+    return __atomic_load_n(&ledger->epoch, __ATOMIC_ACQUIRE) == epoch &&
+           __atomic_load_n(&ledger->charged, __ATOMIC_ACQUIRE) > 0;
+}
+
+/* How long a refused writer waits for the next measurement at most, in milliseconds. */
+#define SPILLWAY_CAP_REMEASURE_WAIT_MS 3000u
 
 /* Gives back `bytes` taken with spillway_cap_take that were not written after all. */
 static inline void spillway_cap_refund(struct spillway_cap_ledger *ledger, uint64_t bytes) {

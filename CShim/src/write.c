@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "real.h"
@@ -76,22 +77,22 @@ static int sw_spill_file(int fd, struct stat *st) {
     return st->st_dev == dev;
 }
 
-/* The measurement epoch now (0 when the library does not enforce the cap). */
-static uint64_t sw_cap_epoch(void) {
+/* A file just moved into the spill area counts against the room. */
+static void sw_charge_move(const struct stat *st) {
     struct spillway_slot_view view;
-    return sw_cap_view(&view) ? view.spill_epoch : 0;
-}
-
-/*
- * A file just moved into the spill area counts against the room, unless the supervisor
- * measured the area while it moved (`epoch` is the one before the move): that measurement may
- * hold part of it already, and counting it twice would refuse writes the area has room for.
- */
-static void sw_charge_move(const struct stat *st, uint64_t epoch) {
-    struct spillway_slot_view view;
-    if (epoch != 0 && sw_cap_view(&view) && view.spill_epoch == epoch) {
+    if (sw_cap_view(&view)) {
         spillway_cap_take(&sw_ledger, view.spill_limit, view.spill_used, view.spill_epoch, 0);
         spillway_cap_charge(&sw_ledger, (uint64_t)st->st_blocks * 512u);
+    }
+}
+
+/* Waits until the supervisor publishes a measurement after `epoch` (at most
+ * SPILLWAY_CAP_REMEASURE_WAIT_MS); fills `view` with the slot then. */
+static void sw_await_measurement(uint64_t epoch, struct spillway_slot_view *view) {
+    struct timespec pause = {0, 10 * 1000 * 1000};
+    for (unsigned waited = 0; waited < SPILLWAY_CAP_REMEASURE_WAIT_MS; waited += 10) {
+        if (!sw_cap_view(view) || view->spill_epoch != epoch) return;
+        syscall(SYS_nanosleep, &pause, NULL);
     }
 }
 
@@ -116,10 +117,13 @@ static int sw_claim(int fd, off_t at, size_t *n, int partial_ok, struct sw_claim
         start = (fl >= 0 && (fl & O_APPEND)) ? st.st_size : (off_t)syscall(SYS_lseek, fd, 0, SEEK_CUR);
         if (start < 0) start = st.st_size;
     }
-    uint64_t from = (uint64_t)(start > st.st_size ? start : st.st_size);
-    uint64_t end = (uint64_t)start + *n;
-    uint64_t growth = end > from ? end - from : 0;
+    uint64_t growth = spillway_cap_growth((uint64_t)start, (uint64_t)st.st_size, *n);
     uint64_t granted = spillway_cap_take(&sw_ledger, view.spill_limit, view.spill_used, view.spill_epoch, growth);
+    if (granted < growth && spillway_cap_should_remeasure(&sw_ledger, view.spill_epoch)) {
+        spillway_cap_refund(&sw_ledger, granted);
+        sw_await_measurement(view.spill_epoch, &view);
+        granted = spillway_cap_take(&sw_ledger, view.spill_limit, view.spill_used, view.spill_epoch, growth);
+    }
     errno = saved;
     if (granted < growth) {
         size_t cut = (size_t)(growth - granted);
@@ -137,12 +141,7 @@ static int sw_claim(int fd, off_t at, size_t *n, int partial_ok, struct sw_claim
 /* After the write: give back what the claim did not use (`written` < 0: it failed). */
 static void sw_settle(const struct sw_claim *claim, ssize_t written) {
     if (!claim->active) return;
-    uint64_t used = 0;
-    if (written > 0) {
-        uint64_t end = (uint64_t)claim->start + (uint64_t)written;
-        uint64_t from = (uint64_t)(claim->start > claim->size ? claim->start : claim->size);
-        used = end > from ? end - from : 0;
-    }
+    uint64_t used = written > 0 ? spillway_cap_growth((uint64_t)claim->start, (uint64_t)claim->size, (uint64_t)written) : 0;
     if (used < claim->granted) spillway_cap_refund(&sw_ledger, claim->granted - used);
 }
 
@@ -159,10 +158,7 @@ static void sw_before_write(int fd) {
     if (sw_state() != SPILLWAY_STATE_SPILLING) return;
     int saved = errno;
     struct stat st;
-    if (sw_main_file(fd, &st)) {
-        uint64_t epoch = sw_cap_epoch();
-        if (sw_take_over(fd, &st, 0) == 0) sw_charge_move(&st, epoch);
-    }
+    if (sw_main_file(fd, &st) && sw_take_over(fd, &st, 0) == 0) sw_charge_move(&st);
     errno = saved;
 }
 
@@ -172,11 +168,10 @@ static int sw_rescued(int fd) {
     sw_ensure_init();
     int saved = errno;
     struct stat st;
-    uint64_t epoch = sw_cap_epoch();
     int ok = sw_main_file(fd, &st) && sw_take_over(fd, &st, 1) == 0;
     if (ok) {
         sw_note_rescue();
-        sw_charge_move(&st, epoch);
+        sw_charge_move(&st);
     }
     errno = saved;
     return ok;

@@ -77,32 +77,32 @@ public final class SlotWatch: @unchecked Sendable {
     }()
 
     /// How many of `growth` new spill-area bytes may be written now, charged to this union's
-    /// ledger (`spillway_cap_take`, the rule the preload library applies); `nil` when the slot
-    /// does not ask the union to enforce the cap.
+    /// ledger (`spillway_cap_take`, the rule the preload library applies; a refusal that may
+    /// count the union's own bytes twice waits for the supervisor's next measurement first);
+    /// `nil` when the slot does not ask the union to enforce the cap.
     public func takeSpillRoom(_ growth: UInt64) -> UInt64? {
         guard let slot else { return nil }
         var view = spillway_slot_view()
         guard spillway_slot_read(slot, &view, 64) != 0, view.flags & SPILLWAY_SLOT_FLAG_LIBRARY_CAP != 0,
               view.spill_limit != 0
         else { return nil }
+        let granted = spillway_cap_take(ledger, view.spill_limit, view.spill_used, view.spill_epoch, growth)
+        guard granted < growth, spillway_cap_should_remeasure(ledger, view.spill_epoch) != 0 else { return granted }
+        // The refusal may count bytes the last measurement holds already: ask a fresh one.
+        spillway_cap_refund(ledger, granted)
+        let epoch = view.spill_epoch
+        var waited: UInt32 = 0
+        while waited < SPILLWAY_CAP_REMEASURE_WAIT_MS {
+            guard spillway_slot_read(slot, &view, 64) != 0, view.spill_epoch == epoch else { break }
+            usleep(10_000)
+            waited += 10
+        }
         return spillway_cap_take(ledger, view.spill_limit, view.spill_used, view.spill_epoch, growth)
     }
 
-    /// The measurement epoch of a cap the union enforces; `nil` when the kernel enforces it.
-    public var spillEpoch: UInt64? {
-        guard let slot else { return nil }
-        var view = spillway_slot_view()
-        guard spillway_slot_read(slot, &view, 64) != 0, view.flags & SPILLWAY_SLOT_FLAG_LIBRARY_CAP != 0,
-              view.spill_limit != 0
-        else { return nil }
-        return view.spill_epoch
-    }
-
-    /// Charges `bytes` added without asking (a file the union moved into the spill area), unless
-    /// the supervisor measured the area since `epoch` (the one before the move): that measurement
-    /// may count part of it already, and counting it twice would refuse writes there is room for.
-    public func chargeSpillRoom(_ bytes: UInt64, since epoch: UInt64?) {
-        guard let epoch, spillEpoch == epoch, takeSpillRoom(0) != nil else { return }
+    /// Charges `bytes` added without asking (a file the union moved into the spill area).
+    public func chargeSpillRoom(_ bytes: UInt64) {
+        guard takeSpillRoom(0) != nil else { return }
         spillway_cap_charge(ledger, bytes)
     }
 

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSpillway
 import CFuse3
 import SpillwayCore
 
@@ -110,10 +111,9 @@ extension UnionFilesystem {
         UnionHandle.borrow(fi.pointee.fh) { handle in
             let file = handle.file!
             if file.branch == .main && slot.state == .spilling {
-                let epoch = slot.spillEpoch
                 let rc = moveOpenFile(handle, path: path, keepData: keepData)
                 if rc < 0 && rc != -ENOENT { return Int(rc) }
-                if rc >= 0 { chargeMovedFile(handle.fd, since: epoch) }
+                if rc >= 0 { chargeMovedFile(handle.fd) }
             }
             var rescued = false
             while true {
@@ -124,9 +124,8 @@ extension UnionFilesystem {
                 if result >= 0 || rescued || file.branch != .main || !UnionPolicy.isOutOfSpace(Int32(-result)) { return result }
                 rescued = true
                 slot.noteRescue()
-                let epoch = slot.spillEpoch
                 if moveOpenFile(handle, path: path, keepData: true) < 0 { return result }
-                chargeMovedFile(handle.fd, since: epoch)
+                chargeMovedFile(handle.fd)
             }
         }
     }
@@ -161,9 +160,7 @@ extension UnionFilesystem {
         var st = stat()
         var area = stat()
         guard fstat(fd, &st) == 0, fstat(spill.fd, &area) == 0, st.st_dev == area.st_dev else { return (length, 0, 0) }
-        let from = UInt64(max(at, st.st_size))
-        let end = UInt64(at) + UInt64(length)
-        let growth = end > from ? end - from : 0
+        let growth = spillway_cap_growth(UInt64(at), UInt64(st.st_size), UInt64(length))
         guard let granted = slot.takeSpillRoom(growth) else { return (length, 0, st.st_size) }
         if granted == growth { return (length, granted, st.st_size) }
         let cut = Int(growth - granted)
@@ -175,22 +172,16 @@ extension UnionFilesystem {
     }
 
     /// A file just moved into the spill area counts against the room (a no-op unless the
-    /// union enforces the cap), unless the area was measured during the move (`epoch`).
-    func chargeMovedFile(_ fd: Int32, since epoch: UInt64?) {
-        guard epoch != nil else { return }
+    /// union enforces the cap).
+    func chargeMovedFile(_ fd: Int32) {
         var st = stat()
-        if fstat(fd, &st) == 0 { slot.chargeSpillRoom(UInt64(max(0, st.st_blocks)) * 512, since: epoch) }
+        if fstat(fd, &st) == 0 { slot.chargeSpillRoom(UInt64(max(0, st.st_blocks)) * 512) }
     }
 
     /// After the write: gives back the growth granted but not written (`written` < 0: failed).
     func settleSpillRoom(granted: UInt64, at: off_t, size: off_t, written: Int) {
         guard granted > 0 else { return }
-        var used: UInt64 = 0
-        if written > 0 {
-            let from = UInt64(max(at, size))
-            let end = UInt64(at) + UInt64(written)
-            used = end > from ? end - from : 0
-        }
+        let used = written > 0 ? spillway_cap_growth(UInt64(at), UInt64(size), UInt64(written)) : 0
         if used < granted { slot.refundSpillRoom(granted - used) }
     }
 
