@@ -27,8 +27,9 @@ struct PartitionEnforcementTests {
     }
 
     /// A 512 MiB btrfs sub disk with 256 MiB kept in reserve: 4 partitions of 64 MiB.
-    static func config(_ backend: Backend) -> String {
+    static func config(_ backend: Backend, metricsPort: Int) -> String {
         "partition_min_containers = 2\nsub_disk_reserve = \"256M\"\npartition_backend = \"\(backend.rawValue)\"\n"
+            + "metrics_listen = \"127.0.0.1:\(metricsPort)\"\n"
     }
 
     static let waitForGo = "until [ -e /go/offend ]; do sleep 0.1; done; "
@@ -66,7 +67,8 @@ struct PartitionEnforcementTests {
 
     @Test(arguments: Backend.allCases)
     func oneContainerCannotFillAnothersPartition(_ backend: Backend) throws {
-        try withContainerEnvironment(mainMegabytes: 2048, subMegabytes: 512, extraConfig: Self.config(backend)) { env in
+        let metricsPort = try DaemonTests.freePort()
+        try withContainerEnvironment(mainMegabytes: 2048, subMegabytes: 512, extraConfig: Self.config(backend, metricsPort: metricsPort)) { env in
             try env.dockerd.importImage(try ContainerImages.hostTools(), tag: Self.tools)
             try env.dockerd.importImage(try ContainerImages.busyboxStatic(), tag: Self.busybox)
             let go = env.daemon.base + "/go"
@@ -92,6 +94,13 @@ struct PartitionEnforcementTests {
             #expect(report.partitionEnforcement == backend.enforcement)
             #expect((report.partitionNotice != nil) == (backend == .directory), "\(String(describing: report.partitionNotice))")
             #expect(Self.managed(env, "fuse")?.fuseMount != nil, "\(report)")
+            // The table and the metrics say who enforces the caps.
+            let table = try env.daemon.spillway("status").stdout
+            let enforcer = backend == .btrfs ? "the kernel" : "Spillway's library"
+            #expect(table.contains("partitions: \(backend.rawValue), caps enforced by \(enforcer)"), "\(table)")
+            #expect(table.contains("warning: partition caps") == (backend == .directory), "\(table)")
+            let metrics = try Command.check(["python3", "-c", "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:\(metricsPort)/metrics').read().decode())"])
+            #expect(metrics.contains("spillway_partition_caps_kernel_enforced{backend=\"\(backend.rawValue)\"} \(backend == .btrfs ? 1 : 0)"), "\(metrics)")
 
             // The offenders write; each stops at its partition with ENOSPC or EDQUOT.
             // 95 % of the main-disk quota: past the spill threshold, short of EDQUOT.
