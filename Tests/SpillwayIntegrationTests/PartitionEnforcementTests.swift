@@ -94,7 +94,10 @@ struct PartitionEnforcementTests {
             #expect(report.partitionEnforcement == backend.enforcement)
             #expect((report.partitionNotice != nil) == (backend == .directory), "\(String(describing: report.partitionNotice))")
             #expect(Self.managed(env, "fuse")?.fuseMount != nil, "\(report)")
-            // The table and the metrics say who enforces the caps.
+            // The start log, the table and the metrics say who enforces the caps.
+            let log = env.daemon.log()
+            #expect(log.contains("enforcement=\(backend.enforcement)") || log.contains("enforcement: \(backend.enforcement)"), "\(log.prefix(3000))")
+            #expect(log.contains("enforced by Spillway's preload library and FUSE union, not by the kernel") == (backend == .directory), "\(log.prefix(3000))")
             let table = try env.daemon.spillway("status").stdout
             let enforcer = backend == .btrfs ? "the kernel" : "Spillway's library"
             #expect(table.contains("partitions: \(backend.rawValue), caps enforced by \(enforcer)"), "\(table)")
