@@ -40,15 +40,25 @@ struct spillway_slot {
     uint32_t version;      /* SPILLWAY_SLOT_VERSION */
     uint32_t header_size;  /* sizeof(struct spillway_slot) when written */
     uint32_t state;        /* enum spillway_state; atomic */
-    uint32_t flags;        /* reserved, zero */
+    uint32_t flags;        /* SPILLWAY_SLOT_FLAG_* bits; zero for none */
     uint64_t generation;   /* sequence lock, see above; atomic */
     uint64_t spill_limit;  /* bytes the spill area may hold; 0 = no cap of its own */
     uint64_t main_limit;   /* the main-disk quota in bytes; 0 = unknown */
     uint64_t updated_ns;   /* CLOCK_REALTIME of the last update, nanoseconds */
     uint64_t move_epoch;   /* bumped when shims must re-check open descriptors */
     char container_id[SPILLWAY_SLOT_ID_MAX]; /* NUL-terminated, may be empty */
-    uint8_t reserved[128];
+    uint64_t spill_used;   /* with SPILLWAY_SLOT_FLAG_LIBRARY_CAP: bytes the area held when last measured */
+    uint64_t spill_epoch;  /* with SPILLWAY_SLOT_FLAG_LIBRARY_CAP: bumped with each new spill_used */
+    uint8_t reserved[112];
 };
+
+/*
+ * flags: the spill area's cap (spill_limit) is enforced by the preload library and the FUSE
+ * union, not by the kernel (a directory partition): spill_used and spill_epoch carry the
+ * supervisor's last measurement, and writers refuse to grow spill-area files past the room
+ * left (spillway_cap_take). Without it, spill_limit is informational (the kernel enforces it).
+ */
+#define SPILLWAY_SLOT_FLAG_LIBRARY_CAP 1u
 
 _Static_assert(sizeof(struct spillway_slot) == 256, "slot header is 256 bytes");
 _Static_assert(offsetof(struct spillway_slot, magic) == 0, "magic at 0");
@@ -62,7 +72,9 @@ _Static_assert(offsetof(struct spillway_slot, main_limit) == 40, "main_limit at 
 _Static_assert(offsetof(struct spillway_slot, updated_ns) == 48, "updated_ns at 48");
 _Static_assert(offsetof(struct spillway_slot, move_epoch) == 56, "move_epoch at 56");
 _Static_assert(offsetof(struct spillway_slot, container_id) == 64, "container_id at 64");
-_Static_assert(offsetof(struct spillway_slot, reserved) == 128, "reserved at 128");
+_Static_assert(offsetof(struct spillway_slot, spill_used) == 128, "spill_used at 128");
+_Static_assert(offsetof(struct spillway_slot, spill_epoch) == 136, "spill_epoch at 136");
+_Static_assert(offsetof(struct spillway_slot, reserved) == 144, "reserved at 144");
 _Static_assert(sizeof(struct spillway_slot) <= SPILLWAY_SLOT_FILE_SIZE, "slot fits its page");
 
 /* A consistent copy of a slot's fields, as a reader takes it. */
@@ -75,6 +87,8 @@ struct spillway_slot_view {
     uint64_t updated_ns;
     uint64_t move_epoch;
     char container_id[SPILLWAY_SLOT_ID_MAX];
+    uint64_t spill_used;
+    uint64_t spill_epoch;
 };
 
 /* The value of a field read without tearing (all fields are naturally aligned). */
@@ -111,6 +125,8 @@ static inline int spillway_slot_read(const struct spillway_slot *slot, struct sp
         out->main_limit = SPILLWAY__LOAD(&slot->main_limit);
         out->updated_ns = SPILLWAY__LOAD(&slot->updated_ns);
         out->move_epoch = SPILLWAY__LOAD(&slot->move_epoch);
+        out->spill_used = SPILLWAY__LOAD(&slot->spill_used);
+        out->spill_epoch = SPILLWAY__LOAD(&slot->spill_epoch);
         for (unsigned i = 0; i < SPILLWAY_SLOT_ID_MAX; i++)
             out->container_id[i] = SPILLWAY__LOAD(&slot->container_id[i]);
         out->container_id[SPILLWAY_SLOT_ID_MAX - 1] = '\0';
@@ -136,6 +152,8 @@ static inline void spillway_slot_write(struct spillway_slot *slot, const struct 
     SPILLWAY__STORE(&slot->main_limit, view->main_limit);
     SPILLWAY__STORE(&slot->updated_ns, view->updated_ns);
     SPILLWAY__STORE(&slot->move_epoch, view->move_epoch);
+    SPILLWAY__STORE(&slot->spill_used, view->spill_used);
+    SPILLWAY__STORE(&slot->spill_epoch, view->spill_epoch);
     for (unsigned i = 0; i < SPILLWAY_SLOT_ID_MAX; i++)
         SPILLWAY__STORE(&slot->container_id[i], view->container_id[i]);
     __atomic_store_n(&slot->state, view->state, __ATOMIC_RELEASE);
@@ -149,6 +167,77 @@ static inline void spillway_slot_format(struct spillway_slot *slot) {
     slot->magic = SPILLWAY_SLOT_MAGIC;
     slot->version = SPILLWAY_SLOT_VERSION;
     slot->header_size = (uint32_t)sizeof(*slot);
+}
+
+/*
+ * The library-enforced cap (SPILLWAY_SLOT_FLAG_LIBRARY_CAP): the one rule the preload library
+ * and the FUSE union apply before a write grows a spill-area file.
+ *
+ * The room is spill_limit - spill_used as last measured. Each writer (one process of the
+ * library, one FUSE server) keeps a ledger of the bytes it added since that measurement
+ * (spill_epoch); a new epoch starts the ledger at zero, since the measurement now counts
+ * them. A write that would take the ledger past the room is cut to what is left; with nothing
+ * left it fails with ENOSPC, after waiting for one fresh measurement when the writer's own
+ * bytes may be counted twice (spillway_cap_should_remeasure). Several processes writing at once each count only their own
+ * bytes, so between two measurements they can together pass the cap by up to the room each
+ * (docs/DAEMON.md, "Partition enforcement").
+ */
+struct spillway_cap_ledger {
+    uint64_t epoch;   /* the spill_epoch `charged` counts from; atomic */
+    uint64_t charged; /* bytes added since; atomic */
+};
+
+/* How many of `growth` new bytes the writer with `ledger` may add now (and charges them). */
+static inline uint64_t spillway_cap_take(struct spillway_cap_ledger *ledger, uint64_t limit, uint64_t used,
+                                         uint64_t epoch, uint64_t growth) {
+    uint64_t seen = __atomic_load_n(&ledger->epoch, __ATOMIC_ACQUIRE);
+    if (seen != epoch &&
+        __atomic_compare_exchange_n(&ledger->epoch, &seen, epoch, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        __atomic_store_n(&ledger->charged, 0, __ATOMIC_RELEASE);
+    if (growth == 0) return 0;
+    uint64_t room = limit > used ? limit - used : 0;
+    uint64_t before = __atomic_fetch_add(&ledger->charged, growth, __ATOMIC_ACQ_REL);
+    uint64_t left = before < room ? room - before : 0;
+    uint64_t allowed = left < growth ? left : growth;
+    if (allowed < growth) __atomic_fetch_sub(&ledger->charged, growth - allowed, __ATOMIC_ACQ_REL);
+    return allowed;
+}
+
+/* The bytes a write of `n` bytes at `start` adds to a file of `size` bytes: what lies past its
+ * end (a hole it skips over holds no blocks). */
+static inline uint64_t spillway_cap_growth(uint64_t start, uint64_t size, uint64_t n) {
+    uint64_t from = start > size ? start : size;
+    uint64_t end = start + n;
+    return end > from ? end - from : 0;
+}
+
+/*
+ * Whether a writer refused by spillway_cap_take should wait for the supervisor's next
+ * measurement and ask again: when it charged bytes since the last one, that measurement may
+ * count some of them already (a file moved into the area while the supervisor walked it), so
+ * the refusal may be early; a fresh measurement settles it. Without such bytes the room is
+ * truly gone.
+ */
+static inline int spillway_cap_should_remeasure(const struct spillway_cap_ledger *ledger, uint64_t epoch) {
+    return __atomic_load_n(&ledger->epoch, __ATOMIC_ACQUIRE) == epoch &&
+           __atomic_load_n(&ledger->charged, __ATOMIC_ACQUIRE) > 0;
+}
+
+/* How long a refused writer waits for the next measurement at most, in milliseconds. */
+#define SPILLWAY_CAP_REMEASURE_WAIT_MS 3000u
+
+/* Gives back `bytes` taken with spillway_cap_take that were not written after all. */
+static inline void spillway_cap_refund(struct spillway_cap_ledger *ledger, uint64_t bytes) {
+    if (bytes == 0) return;
+    uint64_t now = __atomic_load_n(&ledger->charged, __ATOMIC_ACQUIRE);
+    while (!__atomic_compare_exchange_n(&ledger->charged, &now, now > bytes ? now - bytes : 0, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+    }
+}
+
+/* Charges `bytes` the writer added without asking (a file it moved into the spill area). */
+static inline void spillway_cap_charge(struct spillway_cap_ledger *ledger, uint64_t bytes) {
+    __atomic_fetch_add(&ledger->charged, bytes, __ATOMIC_ACQ_REL);
 }
 
 /*

@@ -28,6 +28,8 @@ int main(void) {
     FIELD(updated_ns);
     FIELD(move_epoch);
     FIELD(container_id);
+    FIELD(spill_used);
+    FIELD(spill_epoch);
     FIELD(reserved);
     return 0;
 }

@@ -13,6 +13,13 @@ public struct SlotSnapshot: Equatable, Sendable, Codable {
     public var moveEpoch: UInt64
     /// The container the slot belongs to; empty for a standalone slot.
     public var containerID: String
+    /// Whether the preload library and the FUSE union enforce ``spillLimit`` (a directory
+    /// partition, which the kernel does not cap), from ``spillUsed`` and ``spillEpoch``.
+    public var libraryEnforcesSpillLimit: Bool = false
+    /// With ``libraryEnforcesSpillLimit``: the bytes the spill area held when last measured.
+    public var spillUsed: UInt64 = 0
+    /// With ``libraryEnforcesSpillLimit``: bumped with each new ``spillUsed``.
+    public var spillEpoch: UInt64 = 0
 
     /// The longest container id a slot stores (bytes, without the terminating NUL).
     public static let maxContainerIDBytes = 63

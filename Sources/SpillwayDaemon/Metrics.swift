@@ -40,6 +40,11 @@ enum Metrics {
         if let free = report.subDiskFreeBytes {
             family("spillway_sub_disk_free_bytes", "Free bytes on the sub disk.", [("", "\(free)")])
         }
+        if let backend = report.partitionBackend, let enforcement = report.partitionEnforcement {
+            family("spillway_partition_caps_kernel_enforced",
+                   "1 when the kernel enforces the partitions' caps; 0 when Spillway's library does (a program making its own system calls can exceed them).",
+                   [("backend=\"\(backend)\"", enforcement == .kernel ? "1" : "0")])
+        }
         return out.replacingOccurrences(of: "{}", with: "")
     }
 

@@ -18,6 +18,8 @@ public actor Supervisor: ControlHandler {
     let store: StateStore
     let subDisk: SubDisk
     let partitions: any PartitionBackend
+    /// Which backend `partition_backend` resolved to, and who enforces its caps.
+    nonisolated let partitionChoice: PartitionBackendChoice
     let logger: Logger
     /// The drain threads and their progress (Supervisor+Grow.swift).
     let drains: DrainService
@@ -67,24 +69,21 @@ public actor Supervisor: ControlHandler {
         self.configuration = configuration
         self.store = store
         self.subDisk = subDisk
-        self.partitions = try Self.partitionBackend(configuration.partitionBackend, subDisk: subDisk)
+        let choice = try PartitionBackendChoice.choose(configuration.partitionBackend, facts: subDisk.facts())
+        self.partitionChoice = choice
+        self.partitions = try Self.partitionBackend(choice, subDisk: subDisk)
         self.events = EventLog(store: store)
         self.logger = logger
+        logger.info("partition backend", metadata: ["backend": "\(choice.backend)", "enforcement": "\(choice.enforcement)", "reason": "\(choice.reason)"])
+        if let notice = choice.notice { logger.warning("\(notice)") }
         self.drains = try DrainService(store: store, logger: logger)
         try await restore()
     }
 
     static func slotDirectory(_ configuration: DaemonConfiguration) -> String { configuration.runDir + "/slots" }
 
-    static func partitionBackend(_ choice: PartitionBackendSetting, subDisk: SubDisk) throws -> any PartitionBackend {
-        let kind: PartitionKind
-        switch choice {
-        case .auto: kind = subDisk.defaultPartitionKind()
-        case .btrfs: kind = .btrfsSubvolume
-        case .loop: kind = .loopImage
-        case .directory: kind = .directory
-        }
-        switch kind {
+    static func partitionBackend(_ choice: PartitionBackendChoice, subDisk: SubDisk) throws -> any PartitionBackend {
+        switch PartitionKind(choice.backend) {
         case .btrfsSubvolume: return try BtrfsSubvolumePartitions(subDisk: subDisk)
         case .loopImage: return LoopImagePartitions(subDisk: subDisk)
         case .directory: return DirectoryPartitions(subDisk: subDisk)
@@ -250,7 +249,9 @@ public actor Supervisor: ControlHandler {
         return StatusReport(
             containers: containers.values.sorted { $0.record.registeredNs < $1.record.registeredNs }.map(status(of:)),
             subDisk: subDisk.path.string, subDiskCapacityBytes: stats?.totalBytes,
-            subDiskFreeBytes: stats.map { $0.availableBlocks &* $0.fragmentSize })
+            subDiskFreeBytes: stats.map { $0.availableBlocks &* $0.fragmentSize },
+            partitionBackend: partitionChoice.backend, partitionEnforcement: partitionChoice.enforcement,
+            partitionNotice: partitionChoice.notice)
     }
 
     private func subDiskStatistics() -> FilesystemStatistics? {
@@ -330,6 +331,7 @@ public actor Supervisor: ControlHandler {
             // when the figure differs from the last one seen with the area empty (or while
             // draining, where an empty area ends the state).
             let charged = reading.charged
+            publishSpillMeasurement(managed, used: charged)
             // While draining, emptiness ends the state: always look.
             let trustCache = managed.policy.state != .draining
             if charged == 0 || (trustCache && charged == managed.emptyReading) {
@@ -358,7 +360,7 @@ public actor Supervisor: ControlHandler {
                     try managed.slot.update { slot in
                         slot.state = event.to
                         slot.mainLimit = managed.limit
-                        slot.spillLimit = self.partitions.kernelEnforcesLimit ? nil : managed.partition?.limit
+                        self.setSpillCap(&slot, limit: managed.partition?.limit)
                     }
                     managed.record.slotState = event.to
                     managed.record.stateSinceNs = Int64(clamping: event.time.nanosecondsSinceEpoch)
@@ -416,7 +418,7 @@ public actor Supervisor: ControlHandler {
                 managed.partition = try partitions.resize(containerID: managed.record.id, limit: wanted)
                 managed.record.partitionBytes = wanted.map { Int64(clamping: $0) }
                 try store.update(managed.record)
-                try managed.slot.update { $0.spillLimit = self.partitions.kernelEnforcesLimit ? nil : wanted }
+                try managed.slot.update { self.setSpillCap(&$0, limit: wanted) }
                 changed.append("\(managed.record.id) \(wanted.map { ByteSize(bytes: $0).description } ?? "shared")")
             } catch {
                 managed.problem = "cannot resize its partition: \(error)"

@@ -68,6 +68,49 @@ public final class SlotWatch: @unchecked Sendable {
         return SlotState(rawValue: raw) ?? .normal
     }
 
+    /// This union's bytes added to the spill area since the supervisor last measured it, for a
+    /// cap the kernel does not enforce (`SPILLWAY_SLOT_FLAG_LIBRARY_CAP`).
+    private let ledger: UnsafeMutablePointer<spillway_cap_ledger> = {
+        let pointer = UnsafeMutablePointer<spillway_cap_ledger>.allocate(capacity: 1)
+        pointer.initialize(to: spillway_cap_ledger())
+        return pointer
+    }()
+
+    /// How many of `growth` new spill-area bytes may be written now, charged to this union's
+    /// ledger (`spillway_cap_take`, the rule the preload library applies; a refusal that may
+    /// count the union's own bytes twice waits for the supervisor's next measurement first);
+    /// `nil` when the slot does not ask the union to enforce the cap.
+    public func takeSpillRoom(_ growth: UInt64) -> UInt64? {
+        guard let slot else { return nil }
+        var view = spillway_slot_view()
+        guard spillway_slot_read(slot, &view, 64) != 0, view.flags & SPILLWAY_SLOT_FLAG_LIBRARY_CAP != 0,
+              view.spill_limit != 0
+        else { return nil }
+        let granted = spillway_cap_take(ledger, view.spill_limit, view.spill_used, view.spill_epoch, growth)
+        guard granted < growth, spillway_cap_should_remeasure(ledger, view.spill_epoch) != 0 else { return granted }
+        // The refusal may count bytes the last measurement holds already: ask a fresh one.
+        spillway_cap_refund(ledger, granted)
+        let epoch = view.spill_epoch
+        var waited: UInt32 = 0
+        while waited < SPILLWAY_CAP_REMEASURE_WAIT_MS {
+            guard spillway_slot_read(slot, &view, 64) != 0, view.spill_epoch == epoch else { break }
+            usleep(10_000)
+            waited += 10
+        }
+        return spillway_cap_take(ledger, view.spill_limit, view.spill_used, view.spill_epoch, growth)
+    }
+
+    /// Charges `bytes` added without asking (a file the union moved into the spill area).
+    public func chargeSpillRoom(_ bytes: UInt64) {
+        guard takeSpillRoom(0) != nil else { return }
+        spillway_cap_charge(ledger, bytes)
+    }
+
+    /// Gives back `bytes` taken with ``takeSpillRoom(_:)`` that were not written.
+    public func refundSpillRoom(_ bytes: UInt64) {
+        spillway_cap_refund(ledger, bytes)
+    }
+
     /// Records that a write was rescued into the spill area at the slot's current generation.
     public func noteRescue() {
         guard let slot else { rescuedAt.store(0, ordering: .relaxed); return }

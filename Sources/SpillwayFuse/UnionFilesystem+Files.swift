@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSpillway
 import CFuse3
 import SpillwayCore
 
@@ -112,6 +113,7 @@ extension UnionFilesystem {
             if file.branch == .main && slot.state == .spilling {
                 let rc = moveOpenFile(handle, path: path, keepData: keepData)
                 if rc < 0 && rc != -ENOENT { return Int(rc) }
+                if rc >= 0 { chargeMovedFile(handle.fd) }
             }
             var rescued = false
             while true {
@@ -123,6 +125,7 @@ extension UnionFilesystem {
                 rescued = true
                 slot.noteRescue()
                 if moveOpenFile(handle, path: path, keepData: true) < 0 { return result }
+                chargeMovedFile(handle.fd)
             }
         }
     }
@@ -132,7 +135,10 @@ extension UnionFilesystem {
         var done = 0
         while done < size {
             let n = changing(fi, path: path) { fd in
-                let n = pwrite(fd, buffer + done, size - done, offset + off_t(done))
+                let at = offset + off_t(done)
+                guard let (length, granted, size) = claimSpillRoom(fd, at: at, length: size - done) else { return -Int(ENOSPC) }
+                let n = pwrite(fd, buffer + done, length, at)
+                settleSpillRoom(granted: granted, at: at, size: size, written: n)
                 return n >= 0 ? n : -Int(errno)
             }
             if n == -Int(EINTR) { continue }
@@ -141,6 +147,42 @@ extension UnionFilesystem {
             done += n
         }
         return Int32(done)
+    }
+
+    /// Before writing `length` bytes at `at` through `fd`: when the slot asks the union to
+    /// enforce the spill area's cap and `fd` is a spill-area file, the bytes that would grow
+    /// it past the room left are cut off (``SlotWatch/takeSpillRoom(_:)``). Returns the length
+    /// to write, the growth granted and the file's size, or `nil` when nothing may be written
+    /// (`ENOSPC`).
+    func claimSpillRoom(_ fd: Int32, at: off_t, length: Int) -> (length: Int, granted: UInt64, size: off_t)? {
+        // One read of the slot when the kernel enforces the cap; the stat calls only when not.
+        guard length > 0, slot.takeSpillRoom(0) != nil else { return (length, 0, 0) }
+        var st = stat()
+        var area = stat()
+        guard fstat(fd, &st) == 0, fstat(spill.fd, &area) == 0, st.st_dev == area.st_dev else { return (length, 0, 0) }
+        let growth = spillway_cap_growth(UInt64(at), UInt64(st.st_size), UInt64(length))
+        guard let granted = slot.takeSpillRoom(growth) else { return (length, 0, st.st_size) }
+        if granted == growth { return (length, granted, st.st_size) }
+        let cut = Int(growth - granted)
+        if cut >= length {
+            slot.refundSpillRoom(granted)
+            return nil
+        }
+        return (length - cut, granted, st.st_size)
+    }
+
+    /// A file just moved into the spill area counts against the room (a no-op unless the
+    /// union enforces the cap).
+    func chargeMovedFile(_ fd: Int32) {
+        var st = stat()
+        if fstat(fd, &st) == 0 { slot.chargeSpillRoom(UInt64(max(0, st.st_blocks)) * 512) }
+    }
+
+    /// After the write: gives back the growth granted but not written (`written` < 0: failed).
+    func settleSpillRoom(granted: UInt64, at: off_t, size: off_t, written: Int) {
+        guard granted > 0 else { return }
+        let used = written > 0 ? spillway_cap_growth(UInt64(at), UInt64(size), UInt64(written)) : 0
+        if used < granted { slot.refundSpillRoom(granted - used) }
     }
 
     func truncate(_ path: UnsafePointer<CChar>?, size: off_t, fi: UnsafeMutablePointer<fuse_file_info>?) -> Int32 {
@@ -162,7 +204,23 @@ extension UnionFilesystem {
 
     func fallocate(_ path: UnsafePointer<CChar>?, mode: Int32, offset: off_t, length: off_t,
                    fi: UnsafeMutablePointer<fuse_file_info>) -> Int32 {
-        Int32(changing(fi, path: path) { fd in spw_fallocate(fd, mode, offset, length) == 0 ? 0 : -Int(errno) })
+        // Allocation is charged whole or refused; punching or zeroing a range is not charged.
+        let allocates = mode & (0x02 | 0x10) == 0 && length > 0  // FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE
+        return Int32(changing(fi, path: path) { fd in
+            var granted: UInt64 = 0
+            var size: off_t = 0
+            if allocates {
+                guard let claim = claimSpillRoom(fd, at: offset, length: Int(length)) else { return -Int(ENOSPC) }
+                (granted, size) = (claim.granted, claim.size)
+                if claim.length < Int(length) {
+                    slot.refundSpillRoom(granted)
+                    return -Int(ENOSPC)
+                }
+            }
+            let rc = spw_fallocate(fd, mode, offset, length) == 0 ? 0 : -Int(errno)
+            settleSpillRoom(granted: granted, at: offset, size: size, written: rc == 0 ? Int(length) : -1)
+            return rc
+        })
     }
 
     func copyFileRange(_ pathIn: UnsafePointer<CChar>?, _ fiIn: UnsafeMutablePointer<fuse_file_info>, _ offIn: off_t,
@@ -170,8 +228,10 @@ extension UnionFilesystem {
                        _ length: Int, _ flags: Int32) -> Int {
         let input = UnionHandle.borrow(fiIn.pointee.fh) { $0.fd }
         return changing(fiOut, path: pathOut) { out in
+            guard let (allowed, granted, size) = claimSpillRoom(out, at: offOut, length: length) else { return -Int(ENOSPC) }
             var a = offIn, b = offOut
-            let n = spw_copy_file_range(input, &a, out, &b, length, UInt32(flags))
+            let n = spw_copy_file_range(input, &a, out, &b, allowed, UInt32(flags))
+            settleSpillRoom(granted: granted, at: offOut, size: size, written: n)
             return n >= 0 ? n : -Int(errno)
         }
     }

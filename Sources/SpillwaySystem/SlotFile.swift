@@ -210,6 +210,9 @@ struct SlotView {
         raw.main_limit = snapshot.mainLimit ?? 0
         raw.updated_ns = snapshot.updatedNanoseconds == 0 ? SlotFile.nowNanoseconds() : snapshot.updatedNanoseconds
         raw.move_epoch = snapshot.moveEpoch
+        raw.flags = snapshot.libraryEnforcesSpillLimit ? SPILLWAY_SLOT_FLAG_LIBRARY_CAP : 0
+        raw.spill_used = snapshot.spillUsed
+        raw.spill_epoch = snapshot.spillEpoch
         withUnsafeMutableBytes(of: &raw.container_id) { bytes in
             bytes.initializeMemory(as: UInt8.self, repeating: 0)
             let utf8 = Array(snapshot.containerID.utf8.prefix(bytes.count - 1))
@@ -224,10 +227,14 @@ struct SlotView {
         let id = withUnsafeBytes(of: raw.container_id) { bytes in
             String(decoding: bytes.prefix(while: { $0 != 0 }), as: UTF8.self)
         }
-        return SlotSnapshot(
+        var snapshot = SlotSnapshot(
             generation: raw.generation, state: state,
             spillLimit: raw.spill_limit == 0 ? nil : raw.spill_limit,
             mainLimit: raw.main_limit == 0 ? nil : raw.main_limit,
             updatedNanoseconds: raw.updated_ns, moveEpoch: raw.move_epoch, containerID: id)
+        snapshot.libraryEnforcesSpillLimit = raw.flags & SPILLWAY_SLOT_FLAG_LIBRARY_CAP != 0
+        snapshot.spillUsed = raw.spill_used
+        snapshot.spillEpoch = raw.spill_epoch
+        return snapshot
     }
 }

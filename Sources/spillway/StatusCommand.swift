@@ -66,7 +66,11 @@ struct StatusTable {
         if let capacity = report.subDiskCapacityBytes, let free = report.subDiskFreeBytes {
             footer += ": \(ByteSize(bytes: free)) free of \(ByteSize(bytes: capacity))"
         }
+        if let backend = report.partitionBackend, let enforcement = report.partitionEnforcement {
+            footer += "; partitions: \(backend), caps enforced by \(enforcement == .kernel ? "the kernel" : "Spillway's library")"
+        }
         lines.append(footer)
+        if let notice = report.partitionNotice { lines.append("warning: \(notice)") }
         for c in report.containers {
             if let problem = c.problem { lines.append("\(c.name.isEmpty ? c.id : c.name): \(problem)") }
         }

@@ -20,6 +20,10 @@ struct SlotLayoutTests {
     @Test func swiftSeesTheSameSizesAndOffsetsAsC() throws {
         let c = try cLayout()
         #expect(c["size"] == 256)
+        // The library-enforced cap's measurement sits in what was reserved (zero in older slots).
+        #expect(c["offset.spill_used"] == 128)
+        #expect(c["offset.spill_epoch"] == 136)
+        #expect(c["offset.reserved"] == 144)
         #expect(UInt64(MemoryLayout<spillway_slot>.size) == c["size"])
         let swiftOffsets: [String: Int?] = [
             "magic": MemoryLayout<spillway_slot>.offset(of: \.magic),
@@ -33,6 +37,8 @@ struct SlotLayoutTests {
             "updated_ns": MemoryLayout<spillway_slot>.offset(of: \.updated_ns),
             "move_epoch": MemoryLayout<spillway_slot>.offset(of: \.move_epoch),
             "container_id": MemoryLayout<spillway_slot>.offset(of: \.container_id),
+            "spill_used": MemoryLayout<spillway_slot>.offset(of: \.spill_used),
+            "spill_epoch": MemoryLayout<spillway_slot>.offset(of: \.spill_epoch),
             "reserved": MemoryLayout<spillway_slot>.offset(of: \.reserved),
         ]
         for (field, offset) in swiftOffsets {

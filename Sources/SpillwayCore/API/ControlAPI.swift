@@ -138,12 +138,23 @@ public struct StatusReport: Codable, Sendable, Equatable {
     public var subDisk: String
     public var subDiskCapacityBytes: UInt64?
     public var subDiskFreeBytes: UInt64?
+    /// The partition backend in use (`btrfs`, `loop` or `directory`).
+    public var partitionBackend: PartitionBackendSetting?
+    /// Who enforces the partitions' caps: the kernel, or Spillway's library and FUSE union.
+    public var partitionEnforcement: PartitionEnforcement?
+    /// What the operator must know about the caps, when the kernel does not enforce them.
+    public var partitionNotice: String?
 
-    public init(containers: [ContainerStatus], subDisk: String, subDiskCapacityBytes: UInt64?, subDiskFreeBytes: UInt64?) {
+    public init(containers: [ContainerStatus], subDisk: String, subDiskCapacityBytes: UInt64?, subDiskFreeBytes: UInt64?,
+                partitionBackend: PartitionBackendSetting? = nil, partitionEnforcement: PartitionEnforcement? = nil,
+                partitionNotice: String? = nil) {
         self.containers = containers
         self.subDisk = subDisk
         self.subDiskCapacityBytes = subDiskCapacityBytes
         self.subDiskFreeBytes = subDiskFreeBytes
+        self.partitionBackend = partitionBackend
+        self.partitionEnforcement = partitionEnforcement
+        self.partitionNotice = partitionNotice
     }
 
     enum CodingKeys: String, CodingKey {
@@ -151,6 +162,9 @@ public struct StatusReport: Codable, Sendable, Equatable {
         case subDisk = "sub_disk"
         case subDiskCapacityBytes = "sub_disk_capacity_bytes"
         case subDiskFreeBytes = "sub_disk_free_bytes"
+        case partitionBackend = "partition_backend"
+        case partitionEnforcement = "partition_enforcement"
+        case partitionNotice = "partition_notice"
     }
 }
 

@@ -39,6 +39,14 @@
 /// repeating until every container's share covers what it stores. If what is stored does
 /// not fit at all, each container gets what it stores, those that store nothing get 0, and
 /// the plan reports the *overcommit*.
+///
+/// ## Containers past their partition
+///
+/// A container that stores more than the partition it has now (an *offender*: a directory
+/// partition's writer got past its cap between two measurements, see docs/DAEMON.md) is
+/// not rewarded for it: its floor is its current partition, not what it stores. It keeps
+/// that partition (never shrunk), stays full until data moves back, and the others' shares
+/// are planned as if it had stayed within it; its excess is reported.
 public struct PartitionPlanner: Hashable, Sendable {
     /// Partition sizes are multiples of this: 1 MiB (the granularity of loop images and a
     /// comfortable one for qgroup limits).
@@ -154,7 +162,7 @@ public struct PartitionPlanner: Hashable, Sendable {
         reasons.append("\(count) \(noun), at least \(threshold.count): each gets a partition proportional to its main-disk quota")
         let unit = Self.alignmentBytes
         let units = usable / unit
-        let required = sorted.map { $0.storedBytes / unit + ($0.storedBytes % unit == 0 ? 0 : 1) }
+        let required = sorted.map { Self.floorUnits($0) }
         let fair = Self.largestRemainder(units, weights: weights.scaled)
 
         // Water-filling with lower bounds: pin every container whose share does not cover
@@ -198,7 +206,9 @@ public struct PartitionPlanner: Hashable, Sendable {
 
             let quota = container.quotaBytes > 0 ? "quota \(ByteSize(bytes: container.quotaBytes))" : "quota unknown, \(averageNote)"
             let size = partition == 0 ? "no room (0 B)" : "partition \(ByteSize(bytes: partition)) (\(Self.percent(partition, of: usable)) of usable)"
-            if shortfall > 0 {
+            if let current = container.currentPartitionBytes, container.storedBytes > current {
+                reasons.append("\(container.id): \(quota); stores \(ByteSize(bytes: container.storedBytes)), past its partition of \(ByteSize(bytes: current)) → \(size); the excess is not taken from the others")
+            } else if shortfall > 0 {
                 reasons.append("\(container.id): \(quota); stores \(ByteSize(bytes: container.storedBytes)), more than its fair share of \(ByteSize(bytes: fairShare)) → \(size), never below what it stores; short by \(ByteSize(bytes: shortfall)), taken from the others")
             } else if pinned[index] && required[index] > 0 {
                 reasons.append("\(container.id): \(quota); stores \(ByteSize(bytes: container.storedBytes)) → \(size), never below what it stores (fair share \(ByteSize(bytes: fairShare)))")
@@ -218,6 +228,17 @@ public struct PartitionPlanner: Hashable, Sendable {
             mode: .partitioned, capacityBytes: capacityBytes, reserveBytes: reserved, usableBytes: usable,
             threshold: threshold, entries: entries, plannedBytes: planned, storedBytes: storedTotal,
             shortfallBytes: shortfallTotal, overcommitBytes: overcommit, reasons: reasons)
+    }
+
+    /// The whole MiB below which `container`'s partition is never planned: what it stores,
+    /// rounded up, but no more than the partition it has now when it stores more than that
+    /// (an offender's excess is not taken from the others).
+    static func floorUnits(_ container: PlanContainer) -> UInt64 {
+        let unit = alignmentBytes
+        let stored = container.storedBytes / unit + (container.storedBytes % unit == 0 ? 0 : 1)
+        guard let current = container.currentPartitionBytes else { return stored }
+        let currentUnits = current / unit + (current % unit == 0 ? 0 : 1)
+        return min(stored, currentUnits)
     }
 
     private func capacityLine(reserved: UInt64, usable: UInt64) -> String {

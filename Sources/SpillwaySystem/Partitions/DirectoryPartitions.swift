@@ -6,9 +6,11 @@ import SystemPackage
 
 /// Spill areas as plain directories on any sub disk, with caps the supervisor enforces.
 ///
-/// The kernel does not stop a directory from growing, so the cap is the daemon's to enforce:
-/// it gives the slot a `spill_limit` equal to the cap and treats the partition as full once
-/// ``usage(containerID:)`` reaches it (the shim then reports `ENOSPC`, ``fullErrno``). Usage is
+/// The kernel does not stop a directory from growing, so the cap is Spillway's to enforce:
+/// the daemon puts the cap in the slot's `spill_limit` and, at every poll, what
+/// ``usage(containerID:)`` measured in `spill_used` (flag `SPILLWAY_SLOT_FLAG_LIBRARY_CAP`); the
+/// preload library and the FUSE union refuse to grow spill-area files past the room left
+/// (`ENOSPC`, ``fullErrno``). A program making its own system calls is not stopped. Usage is
 /// found by walking the area (``DirectoryTree``) — one fstatat(2) per file — so it costs in
 /// proportion to what the area holds; areas are empty while their containers are `normal`.
 ///

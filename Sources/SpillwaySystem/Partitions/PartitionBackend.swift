@@ -1,3 +1,4 @@
+import SpillwayCore
 import SystemPackage
 
 /// How a sub disk is divided into per-container spill areas.
@@ -8,8 +9,19 @@ public enum PartitionKind: String, Sendable, CaseIterable, Codable {
     /// A sparse ext4 image per container, loop-mounted (any sub disk filesystem); the kernel
     /// enforces the cap with `ENOSPC`.
     case loopImage = "loop-image"
-    /// A plain directory per container whose cap the supervisor enforces (the fallback).
+    /// A plain directory per container whose cap Spillway's preload library and FUSE union
+    /// enforce from the supervisor's measurement (``PartitionEnforcement/library``).
     case directory
+
+    /// The kind a resolved `partition_backend` names (`auto` reads as ``directory``; resolve
+    /// it with ``PartitionBackendChoice`` first).
+    public init(_ setting: PartitionBackendSetting) {
+        switch setting {
+        case .btrfs: self = .btrfsSubvolume
+        case .loop: self = .loopImage
+        case .directory, .auto: self = .directory
+        }
+    }
 }
 
 /// One container's spill area as a backend sees it on the sub disk.
@@ -54,10 +66,11 @@ public protocol PartitionBackend: AnyObject, Sendable {
     /// The sub disk it works on.
     var subDisk: SubDisk { get }
     /// The errno a write into a full area gets from the kernel, or for ``PartitionKind/directory``
-    /// the errno the supervisor makes the shim report once the cap is reached (`ENOSPC`).
+    /// the errno the preload library and the FUSE union report once the cap is reached (`ENOSPC`).
     var fullErrno: Errno { get }
     /// Whether the kernel enforces the cap; `false` for ``PartitionKind/directory``, where the
-    /// daemon treats the area as full by setting the slot's `spill_limit` to the cap.
+    /// daemon publishes the cap and each poll's measurement in the slot
+    /// (`SPILLWAY_SLOT_FLAG_LIBRARY_CAP`) and the library and the FUSE union refuse writes past it.
     var kernelEnforcesLimit: Bool { get }
 
     /// Creates the spill area for `containerID`, capped at `limit` bytes or uncapped.

@@ -72,11 +72,22 @@ public final class SubDisk: Sendable {
         return problems
     }
 
-    /// The kind of partition to use by default: a btrfs subvolume when the sub disk is btrfs with
-    /// quotas enabled, else a plain directory with a supervisor-enforced cap.
+    /// What this sub disk and host offer the partition backends: btrfs, its quotas, loop devices.
+    public func facts() -> PartitionBackendChoice.SubDiskFacts {
+        let isBtrfs = filesystem == .btrfs
+        let quotas = isBtrfs && ((try? Btrfs.quotaStatus(root, path: path.string)) ?? nil) != nil
+        let control = open("/dev/loop-control", O_RDWR | O_CLOEXEC)
+        if control >= 0 { close(control) }
+        return PartitionBackendChoice.SubDiskFacts(path: path.string, isBtrfs: isBtrfs, btrfsQuotasEnabled: quotas,
+                                                   loopDevicesAvailable: control >= 0)
+    }
+
+    /// The kind of partition `partition_backend = "auto"` picks here (``PartitionBackendChoice``):
+    /// a btrfs subvolume on btrfs with quotas, else a loop image when the host has loop devices,
+    /// else a directory whose caps Spillway's library enforces.
     public func defaultPartitionKind() -> PartitionKind {
-        if filesystem == .btrfs, (try? Btrfs.quotaStatus(root, path: path.string)) != nil { return .btrfsSubvolume }
-        return .directory
+        let choice = (try? PartitionBackendChoice.choose(.auto, facts: facts()))?.backend ?? .directory
+        return PartitionKind(choice)
     }
 
     /// The spill area path of `containerID`.
