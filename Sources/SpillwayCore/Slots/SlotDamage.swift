@@ -14,8 +14,8 @@ public enum SlotDamage: Equatable, Sendable {
     /// One phrase for the operator: "is 0 bytes long instead of 4096".
     public var problem: String {
         switch self {
-        case .wrongSize(let size): "is \(size) bytes long instead of \(SlotDamage.pageSize) (not a slot file)"
-        case .badMagic(let magic): "has magic 0x\(String(magic, radix: 16)) instead of SPILLWAY (not a slot file)"
+        case .wrongSize(let size): "is not a slot file (\(size) bytes long instead of \(SlotDamage.pageSize))"
+        case .badMagic(let magic): "is not a slot file (magic 0x\(String(magic, radix: 16)) instead of SPILLWAY)"
         case .badVersion(let version): "is slot version \(version), not one this build reads"
         case .badHeaderSize(let size): "has a header of \(size) bytes, too short for this build"
         case .unknownState(let state): "holds unknown state \(state)"
