@@ -41,6 +41,9 @@ struct DaemonOwnFilesTests {
             let spare = try daemon.makeContainer("spare", limit: "64M")
             try FileManager.default.createDirectory(atPath: root + "/inner", withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: daemon.sub.mountPoint + "/lost+found2", withIntermediateDirectories: true)
+            // Someone's directory where the spill area of `late` would go: refused late, after
+            // the slot and the row were made, which must go again (the directory stays).
+            try FileManager.default.createDirectory(atPath: daemon.sub.mountPoint + "/late/keep", withIntermediateDirectories: true)
             let link = daemon.base + "/link-to-spare"
             try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: spare)
             let file = daemon.base + "/plain-file"
@@ -69,6 +72,7 @@ struct DaemonOwnFilesTests {
                 (["register", "again", "--root", root], "is managed already, as container 'good'"),
                 (["register", "inner", "--root", root + "/inner"], "lies inside the root of managed container 'good'"),
                 (["register", "outer", "--root", daemon.main.mountPoint], "contains the root of managed container 'good'"),
+                (["register", "late", "--root", spare], "cannot manage 'late'"),
             ]
             for (arguments, message) in cases {
                 let result = try Command.run([Paths.spillway, arguments[0], "--socket", daemon.socket] + arguments.dropFirst())
@@ -84,6 +88,7 @@ struct DaemonOwnFilesTests {
             #expect(Self.entries(slots) == before.slots, "slots: \(Self.entries(slots))")
             #expect(Self.entries(slots + "/.held") == before.spares)
             #expect(Self.entries(daemon.sub.mountPoint) == before.sub, "sub disk: \(Self.entries(daemon.sub.mountPoint))")
+            #expect(Self.entries(daemon.sub.mountPoint + "/late") == ["keep"], "someone else's directory is left alone")
             #expect(try Command.check(["btrfs", "subvolume", "list", daemon.sub.mountPoint]) == before.subvolumes)
             #expect(try Self.status(daemon).containers.map(\.id) == before.status)
             #expect(try daemon.spillway("events", "--json").stdout.components(separatedBy: "\"kind\":\"registered\"").count == 2, "one registration only")
