@@ -8,6 +8,13 @@
  * Anything missing or invalid leaves the library unconfigured, and every hook
  * then behaves exactly like libc (fail open). SPILLWAY_DEBUG=1 prints one line
  * to stderr saying why.
+ *
+ * The library keeps its own descriptor of the slot (high, close-on-exec; the
+ * program's descriptors are never touched): when the file was truncated under
+ * the mapping (signal.c swaps in a zero page), the page is mapped again from
+ * it once the supervisor has repaired the file in place, so the library is
+ * active again at its next call. A page with a wrong magic or version (random
+ * bytes) reads as inactive until it is rewritten.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -17,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -55,31 +64,126 @@ static int sw_normalise_dir(const char *in, char *out, size_t *out_len) {
     return 0;
 }
 
-static const struct spillway_slot *sw_map_slot(const char *path) {
+/* The library's own descriptor of the slot, and what it referred to when opened. */
+static int sw_slot_fd = -1;
+static dev_t sw_slot_dev;
+static ino_t sw_slot_ino;
+static char sw_slot_path[PATH_MAX];
+/* CLOCK_MONOTONIC nanoseconds of the last recovery attempt (rate limit). */
+static uint64_t sw_slot_checked_ns;
+#define SW_SLOT_RECHECK_NS 1000000ull
+
+/* Move fd to a high number, away from the ones a program counts on (0, 1, 2, the lowest free). */
+static int sw_high_fd(int fd) {
+    struct rlimit limit;
+    if (syscall(SYS_getrlimit, RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur < 128) return fd;
+    long base = (limit.rlim_cur > 1024 ? 1024 : (long)limit.rlim_cur) - 64;
+    int high = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, base);
+    if (high < 0) return fd;
+    sw_sys_close(fd);
+    return high;
+}
+
+/* Open the slot file: a regular file, not a symlink; its descriptor, moved high, or -1. */
+static int sw_open_slot(const char *path, struct stat *st) {
     int fd = sw_sys_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+    if (fd < 0) return -1;
+    if (syscall(SYS_fstat, fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        sw_sys_close(fd);
+        return -1;
+    }
+    return sw_high_fd(fd);
+}
+
+static const struct spillway_slot *sw_map_slot(const char *path) {
+    struct stat st;
+    int fd = sw_open_slot(path, &st);
     if (fd < 0) {
-        sw_debug("cannot open SPILLWAY_SLOT", path);
+        sw_debug("cannot open SPILLWAY_SLOT as a regular file", path);
         return NULL;
     }
-    struct stat st;
-    if (syscall(SYS_fstat, fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)SPILLWAY_SLOT_FILE_SIZE) {
+    if (st.st_size < (off_t)SPILLWAY_SLOT_FILE_SIZE) {
         sw_debug("SPILLWAY_SLOT is not a page-sized regular file", path);
         sw_sys_close(fd);
         return NULL;
     }
     void *map = (void *)syscall(SYS_mmap, NULL, (size_t)SPILLWAY_SLOT_FILE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-    sw_sys_close(fd);
     if (map == MAP_FAILED) {
         sw_debug("cannot map SPILLWAY_SLOT", path);
+        sw_sys_close(fd);
         return NULL;
     }
     const struct spillway_slot *slot = map;
     if (!spillway_slot_is_valid(slot, SPILLWAY_SLOT_FILE_SIZE)) {
         sw_debug("SPILLWAY_SLOT has a wrong magic, version or state", path);
         syscall(SYS_munmap, map, (size_t)SPILLWAY_SLOT_FILE_SIZE);
+        sw_sys_close(fd);
         return NULL;
     }
+    size_t len = strlen(path);
+    if (len < sizeof(sw_slot_path)) memcpy(sw_slot_path, path, len + 1);
+    sw_slot_fd = fd;
+    sw_slot_dev = st.st_dev;
+    sw_slot_ino = st.st_ino;
     return slot;
+}
+
+void sw_slot_lost(void) {
+    __atomic_store_n(&sw_cfg.slot_lost, 1, __ATOMIC_RELEASE);
+}
+
+/* The held descriptor if it still refers to the slot, else the slot opened again by path
+ * (a program may have closed or reused the descriptor): -1 when neither works. */
+static int sw_slot_descriptor(struct stat *st) {
+    int fd = __atomic_load_n(&sw_slot_fd, __ATOMIC_ACQUIRE);
+    if (fd >= 0 && syscall(SYS_fstat, fd, st) == 0 && st->st_dev == sw_slot_dev && st->st_ino == sw_slot_ino) return fd;
+    if (sw_slot_path[0] == '\0') return -1;
+    int fresh = sw_open_slot(sw_slot_path, st);
+    if (fresh < 0) return -1;
+    int expected = fd;
+    if (!__atomic_compare_exchange_n(&sw_slot_fd, &expected, fresh, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        sw_sys_close(fresh); /* another thread re-opened it first */
+        return -1;
+    }
+    sw_slot_dev = st->st_dev;
+    sw_slot_ino = st->st_ino;
+    return fresh;
+}
+
+/* After a truncation swapped the page for zeros: map the file again once it is a whole page. */
+static void sw_slot_recover(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return;
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    uint64_t last = __atomic_load_n(&sw_slot_checked_ns, __ATOMIC_RELAXED);
+    if (now - last < SW_SLOT_RECHECK_NS) return;
+    if (!__atomic_compare_exchange_n(&sw_slot_checked_ns, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) return;
+    struct stat st;
+    int fd = sw_slot_descriptor(&st);
+    if (fd < 0 || st.st_size < (off_t)SPILLWAY_SLOT_FILE_SIZE) return;
+    /* Cleared first: a truncation racing with the mapping below sets it again (signal.c). */
+    __atomic_store_n(&sw_cfg.slot_lost, 0, __ATOMIC_RELEASE);
+    void *map = (void *)syscall(SYS_mmap, (void *)sw_cfg.slot, (size_t)SPILLWAY_SLOT_FILE_SIZE, PROT_READ,
+                                MAP_SHARED | MAP_FIXED, fd, 0);
+    if (map == MAP_FAILED) sw_slot_lost();
+}
+
+unsigned sw_checked_state(unsigned state) {
+    const struct spillway_slot *slot = sw_cfg.slot;
+    if (state >= SPILLWAY_STATE_COUNT || __atomic_load_n(&slot->magic, __ATOMIC_RELAXED) != SPILLWAY_SLOT_MAGIC ||
+        __atomic_load_n(&slot->version, __ATOMIC_RELAXED) != SPILLWAY_SLOT_VERSION)
+        return SPILLWAY_STATE_NORMAL;
+    return state;
+}
+
+unsigned sw_attention_state(void) {
+    int saved = errno;
+    if (__atomic_load_n(&sw_cfg.slot_lost, __ATOMIC_ACQUIRE)) sw_slot_recover();
+    errno = saved;
+    unsigned state = spillway_slot_state(sw_cfg.slot);
+    if (state != SPILLWAY_STATE_NORMAL) return sw_checked_state(state);
+    if (sw_cfg.rescued) return sw_rescued_state();
+    return state;
 }
 
 static void sw_configure(void) {
@@ -134,7 +238,8 @@ unsigned sw_rescued_state(void) {
     uint64_t now = __atomic_load_n(&sw_cfg.slot->generation, __ATOMIC_ACQUIRE);
     if (now != sw_cfg.rescued_generation) {
         __atomic_store_n(&sw_cfg.rescued, 0, __ATOMIC_RELEASE); /* the supervisor has spoken since */
-        return spillway_slot_state(sw_cfg.slot);
+        unsigned state = spillway_slot_state(sw_cfg.slot);
+        return state == SPILLWAY_STATE_NORMAL ? state : sw_checked_state(state);
     }
     return SPILLWAY_STATE_SPILLING;
 }

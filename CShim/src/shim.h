@@ -36,6 +36,10 @@ struct sw_config {
      * spilled and puts new files beside it. */
     int rescued;
     uint64_t rescued_generation;
+    /* Set (by signal.c) when the slot's page was swapped for zeros after a
+     * SIGBUS: the file was truncated under the mapping. Until the file is a
+     * whole page again the library is inactive; sw_slot_recover() maps it back. */
+    int slot_lost;
 };
 
 extern struct sw_config sw_cfg;
@@ -56,6 +60,19 @@ static inline void sw_ensure_init(void) {
 
 unsigned sw_rescued_state(void);
 
+/* The state when the slot's `state` word is not `normal`: a state this build does not know,
+ * or a slot whose magic or version is wrong (random bytes), reads as `normal` (fail open, plain
+ * libc), and becomes active again as soon as the supervisor rewrites the page in place. */
+unsigned sw_checked_state(unsigned state);
+
+/* The state while `normal` is read and the process has something to look at: a rescue, or a
+ * slot page lost to a truncation (re-mapped here, at most once a millisecond, when the file
+ * is a whole page again). */
+unsigned sw_attention_state(void);
+
+/* The slot's page faulted (signal.c, after swapping in a zero page): note it for recovery. */
+void sw_slot_lost(void);
+
 /* Note that this process spilled a file while the slot said `normal`. */
 void sw_note_rescue(void);
 
@@ -65,7 +82,8 @@ static inline unsigned sw_state(void) {
     const struct spillway_slot *slot = sw_cfg.slot;
     if (slot == NULL) return SPILLWAY_STATE_NORMAL;
     unsigned state = spillway_slot_state(slot);
-    if (SW_UNLIKELY(state == SPILLWAY_STATE_NORMAL && sw_cfg.rescued)) return sw_rescued_state();
+    if (SW_UNLIKELY(state != SPILLWAY_STATE_NORMAL)) return sw_checked_state(state);
+    if (SW_UNLIKELY(sw_cfg.rescued | __atomic_load_n(&sw_cfg.slot_lost, __ATOMIC_RELAXED))) return sw_attention_state();
     return state;
 }
 

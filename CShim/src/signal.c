@@ -4,7 +4,8 @@
  * Reading a mapping past the end of its file raises SIGBUS. The library owns
  * a SIGBUS handler while it has a slot mapped: a fault inside the slot's page
  * replaces that page with a zero page (state 0 is `normal`, magic 0 is "no
- * slot"), so the library carries on as plain libc; any other SIGBUS goes to
+ * slot"), so the library carries on as plain libc until the supervisor has
+ * made the file a whole page again (init.c maps it back then); any other SIGBUS goes to
  * what the program installed, exactly as without Spillway. sigaction() and
  * signal() for SIGBUS are hooked so that the program's handler is kept as
  * "next" and ours stays first.
@@ -30,8 +31,9 @@ static void sw_bus_handler(int sig, siginfo_t *info, void *context) {
     if (page != NULL && addr >= page && addr < page + SPILLWAY_SLOT_FILE_SIZE) {
         int saved = errno;
         syscall(SYS_mmap, page, (size_t)SPILLWAY_SLOT_FILE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        sw_slot_lost();
         errno = saved;
-        return; /* the load is retried and reads zeros: `normal`, inactive */
+        return; /* the load is retried and reads zeros: `normal`, inactive until recovered */
     }
     struct sigaction next = sw_next_bus;
     if (next.sa_flags & SA_SIGINFO) {

@@ -22,7 +22,7 @@ public struct SlotSnapshot: Equatable, Sendable, Codable {
     public var spillEpoch: UInt64 = 0
 
     /// The longest container id a slot stores (bytes, without the terminating NUL).
-    public static let maxContainerIDBytes = 63
+    public static let maxContainerIDBytes = ContainerID.maxBytes
 
     public init(
         generation: UInt64 = 0, state: SlotState = .normal, spillLimit: UInt64? = nil,
@@ -38,15 +38,12 @@ public struct SlotSnapshot: Equatable, Sendable, Codable {
         self.containerID = containerID
     }
 
-    /// Checks that `id` fits a slot.
+    /// Checks that `id` may be stored in a slot: empty (a standalone slot) or a container id
+    /// (``ContainerID``, the one rule).
     ///
-    /// - Throws: ``InputError`` when it is longer than ``maxContainerIDBytes`` bytes or holds a NUL.
+    /// - Throws: ``InputError`` naming the id, what is wrong and what is allowed.
     public static func validate(containerID id: String) throws(InputError) {
-        if id.utf8.count > maxContainerIDBytes {
-            throw InputError("container id '\(id)' is \(id.utf8.count) bytes long; a slot holds at most \(maxContainerIDBytes)")
-        }
-        if id.utf8.contains(0) {
-            throw InputError("container id contains a NUL byte")
-        }
+        if id.isEmpty { return }
+        try ContainerID.validate(id)
     }
 }

@@ -63,7 +63,7 @@ public enum Daemon {
     /// Makes sure nobody answers on `path`, then removes a stale socket file there.
     static func claimSocket(_ path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try Supervisor.makeDirectory(directory, mode: 0o755) }
+        if !directory.isEmpty { try Supervisor.makeDirectory(directory, mode: 0o700) }
         var st = stat()
         guard lstat(path, &st) == 0 else { return }
         guard (st.st_mode & S_IFMT) == S_IFSOCK else {

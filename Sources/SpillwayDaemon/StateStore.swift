@@ -17,6 +17,7 @@ public final class StateStore: Sendable {
     ///   corrupt database.
     public init(path: String) throws {
         self.path = path
+        try Self.makePrivate(path)
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -31,6 +32,20 @@ public final class StateStore: Sendable {
         } catch {
             throw StateStoreError(
                 message: "the state database \(path) cannot be used (\(Self.describe(error))); move it aside to start afresh, and register the containers again")
+        }
+    }
+
+    /// Makes the database file (and its journal files, if there) mode 0600: it holds container
+    /// ids, roots and events. SQLite gives the journal files it makes the database's mode.
+    static func makePrivate(_ path: String) throws {
+        for (file, create) in [(path, true), (path + "-wal", false), (path + "-shm", false)] {
+            let fd = open(file, O_RDWR | O_NOFOLLOW | O_CLOEXEC | (create ? O_CREAT : 0), 0o600)
+            guard fd >= 0 else {
+                if !create && errno == ENOENT { continue }
+                throw StateStoreError(message: "the state database \(file) cannot be opened (\(String(cString: strerror(errno)))); it must be a regular file, not a symlink")
+            }
+            defer { close(fd) }
+            _ = fchmod(fd, 0o600)
         }
     }
 

@@ -20,7 +20,7 @@ extension Supervisor {
     func publishSpillMeasurement(_ managed: ManagedContainer, used: UInt64) {
         guard libraryEnforcesCaps, let limit = managed.partition?.limit else { return }
         do {
-            try managed.slot.update { slot in
+            try updateSlot(managed) { slot in
                 setSpillCap(&slot, limit: limit)
                 slot.spillUsed = used
                 slot.spillEpoch &+= 1

@@ -35,7 +35,7 @@ public actor Supervisor: ControlHandler {
     /// A managed container at run time.
     final class ManagedContainer {
         var record: StoredContainer
-        let slot: SlotFile
+        let slot: SupervisedSlot
         var usage: (any UsageBackend)?
         var spill: (any UsageBackend)?
         var partition: Partition?
@@ -48,7 +48,7 @@ public actor Supervisor: ControlHandler {
         var emptyReading: UInt64?
         var problem: String?
 
-        init(record: StoredContainer, slot: SlotFile, policy: UsagePolicyStateMachine) {
+        init(record: StoredContainer, slot: SupervisedSlot, policy: UsagePolicyStateMachine) {
             self.record = record
             self.slot = slot
             self.policy = policy
@@ -62,8 +62,7 @@ public actor Supervisor: ControlHandler {
     public init(configuration: DaemonConfiguration, logger: Logger) async throws {
         let subDiskPath = try configuration.requireSubDisk()
         try Self.makeDirectory(configuration.stateDir, mode: 0o700)
-        try Self.makeDirectory(configuration.runDir, mode: 0o755)
-        try Self.makeDirectory(Self.slotDirectory(configuration), mode: 0o755)
+        try Self.makeSlotDirectories(configuration)
         let store = try StateStore(path: configuration.stateDir + "/state.db")
         let subDisk = try SubDisk(path: FilePath(subDiskPath))
         self.configuration = configuration
@@ -79,8 +78,6 @@ public actor Supervisor: ControlHandler {
         self.drains = try DrainService(store: store, logger: logger)
         try await restore()
     }
-
-    static func slotDirectory(_ configuration: DaemonConfiguration) -> String { configuration.runDir + "/slots" }
 
     static func partitionBackend(_ choice: PartitionBackendChoice, subDisk: SubDisk) throws -> any PartitionBackend {
         switch PartitionKind(choice.backend) {
@@ -124,17 +121,19 @@ public actor Supervisor: ControlHandler {
         try replan()
     }
 
-    /// Makes a container's slot, usage backend and spill area ready.
-    private func attach(_ record: StoredContainer, existingPartition: Partition?) throws -> ManagedContainer {
-        let slotPath = FilePath(Self.slotDirectory(configuration) + "/\(record.id).slot")
-        let slot: SlotFile
-        if let opened = try? SlotFile.open(at: slotPath) {
-            slot = opened
-        } else {
-            _ = unlink(slotPath.string)
-            slot = try SlotFile.create(at: slotPath, initial: SlotSnapshot(state: record.slotState, containerID: record.id))
+    /// Makes a container's slot, usage backend and spill area ready; for a new container
+    /// (`isNew`), a failure removes the slot again.
+    private func attach(_ record: StoredContainer, existingPartition: Partition?, isNew: Bool = false) throws -> ManagedContainer {
+        let slot = try keepSlot(for: record)
+        do {
+            return try attach(record, slot: slot, existingPartition: existingPartition)
+        } catch {
+            if isNew { slot.remove() }
+            throw error
         }
-        try slot.update { $0.state = record.slotState }
+    }
+
+    private func attach(_ record: StoredContainer, slot: SupervisedSlot, existingPartition: Partition?) throws -> ManagedContainer {
         let policy = UsagePolicyStateMachine(
             containerID: record.id, configuration: configuration.policy, state: record.slotState,
             since: Timestamp(nanosecondsSinceEpoch: UInt64(max(0, record.stateSinceNs))))
@@ -161,10 +160,7 @@ public actor Supervisor: ControlHandler {
         if containers[registration.id] != nil {
             throw ControlError.conflict("container '\(registration.id)' is registered already; unregister it first to change it")
         }
-        var st = stat()
-        guard stat(registration.root, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
-            throw ControlError.badRequest("--root '\(registration.root)' is not an existing directory; give the container's root filesystem as the host sees it")
-        }
+        try checkRoot(registration.root)
         let now = Self.now()
         let record = StoredContainer(
             id: registration.id, name: registration.name ?? registration.id, root: registration.root,
@@ -175,7 +171,7 @@ public actor Supervisor: ControlHandler {
         }
         let managed: ManagedContainer
         do {
-            managed = try attach(record, existingPartition: nil)
+            managed = try attach(record, existingPartition: nil, isNew: true)
         } catch {
             _ = try? store.remove(id: record.id)
             _ = try? partitions.remove(containerID: record.id)
@@ -184,6 +180,8 @@ public actor Supervisor: ControlHandler {
         do {
             try ensureFuseMount(managed)
         } catch {
+            releaseFuseMount(record.id)
+            managed.slot.remove()
             _ = try? store.remove(id: record.id)
             _ = try? partitions.remove(containerID: record.id)
             throw error
@@ -238,7 +236,7 @@ public actor Supervisor: ControlHandler {
         try partitions.remove(containerID: id)
         _ = try store.remove(id: id)
         containers.removeValue(forKey: id)
-        _ = unlink(managed.slot.path.string)
+        managed.slot.remove()
         try emit(EventRecord(timeNanoseconds: Self.now().nanosecondsSinceEpoch, container: id, kind: "unregistered", detail: detail))
         planIsStale = true
     }
@@ -301,6 +299,7 @@ public actor Supervisor: ControlHandler {
         let now = Self.now()
         pollCount &+= 1
         for managed in containers.values {
+            checkSlot(managed)
             sample(managed, at: now, applyPolicy: true)
         }
         if planIsStale {
@@ -357,7 +356,7 @@ public actor Supervisor: ControlHandler {
                 break
             case .raiseFlag, .startDrain, .stopDrain, .clearFlag:
                 do {
-                    try managed.slot.update { slot in
+                    try updateSlot(managed) { slot in
                         slot.state = event.to
                         slot.mainLimit = managed.limit
                         self.setSpillCap(&slot, limit: managed.partition?.limit)
@@ -418,7 +417,7 @@ public actor Supervisor: ControlHandler {
                 managed.partition = try partitions.resize(containerID: managed.record.id, limit: wanted)
                 managed.record.partitionBytes = wanted.map { Int64(clamping: $0) }
                 try store.update(managed.record)
-                try managed.slot.update { self.setSpillCap(&$0, limit: wanted) }
+                try updateSlot(managed) { self.setSpillCap(&$0, limit: wanted) }
                 changed.append("\(managed.record.id) \(wanted.map { ByteSize(bytes: $0).description } ?? "shared")")
             } catch {
                 managed.problem = "cannot resize its partition: \(error)"

@@ -11,7 +11,7 @@ struct RegisterCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ClientOptions
 
-    @Argument(help: "A name for it: 1 to 63 letters, digits, '.', '_' or '-'.")
+    @Argument(help: "A name for it: 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit.")
     var id: String
 
     @Option(help: "Its root filesystem as the host sees it.")

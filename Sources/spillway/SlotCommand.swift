@@ -32,7 +32,7 @@ struct SlotCommand: ParsableCommand {
         @Option(help: "The initial state: normal, spilling or draining.")
         var state: String = "normal"
 
-        @Option(name: .customLong("id"), help: "The container id to record in the slot (at most 63 bytes).")
+        @Option(name: .customLong("id"), help: "The container id to record in the slot: 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit.")
         var containerID: String = ""
 
         func run() throws {

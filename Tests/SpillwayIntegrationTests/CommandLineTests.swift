@@ -49,7 +49,7 @@ struct CommandLineTests {
         (["slot", "create", "EXISTING"], "already exists"),
         (["slot", "show", "/etc/passwd"], "is not a slot file"),
         (["slot", "set", "DIR/absent", "--state", "normal"], "create it with `spillway slot create`"),
-        (["slot", "create", "SLOT", "--id", String(repeating: "x", count: 70)], "at most 63"),
+        (["slot", "create", "SLOT", "--id", String(repeating: "x", count: 70)], "is 70 bytes long; use 1 to 63"),
     ])
     func badInputGetsAOneLineError(arguments: [String], message: String) throws {
         let existing = directory + "/existing"

@@ -50,14 +50,9 @@ public struct ContainerRegistration: Codable, Sendable, Equatable {
         }
     }
 
-    /// Checks a container id: 1 to 63 bytes of letters, digits, `.`, `_` and `-`, not starting with `.`.
+    /// Checks a container id (``ContainerID``, the one rule).
     public static func validate(id: String) throws(InputError) {
-        let allowed = "1 to 63 letters, digits, '.', '_' or '-', not starting with '.'"
-        guard !id.isEmpty, id.utf8.count <= 63, !id.hasPrefix("."),
-              id.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0)) })
-        else {
-            throw InputError("container id '\(id)' is not valid; use \(allowed)")
-        }
+        try ContainerID.validate(id)
     }
 }
 
