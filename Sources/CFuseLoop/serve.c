@@ -181,11 +181,18 @@ static void *worker(void *arg) {
     return NULL;
 }
 
-/* With l->lock held. Workers take no signals: they go to the thread running the loop. */
+/* With l->lock held. Workers take no asynchronous signals: they go to the thread running the
+ * loop. A fault (SIGBUS from a slot truncated under its mapping, which the slot guard turns
+ * into a zero page) is delivered to the faulting thread and must stay unblocked there: the
+ * kernel kills a process whose thread faults with the signal blocked. */
 static int start_worker(struct loop *l) {
     if (l->stopping) return -ECANCELED;
     sigset_t all, old;
     sigfillset(&all);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGILL);
     pthread_sigmask(SIG_BLOCK, &all, &old);
     int rc = pthread_create(&l->threads[l->numworker], NULL, worker, l);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

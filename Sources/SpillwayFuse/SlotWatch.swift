@@ -2,22 +2,34 @@
 import Glibc
 #endif
 import CSpillway
+import CSpillwaySyscalls
 import SpillwayCore
 import Synchronization
 
 /// The container's slot, mapped read-only, as the FUSE union reads it: one acquire load of the
 /// state per create or open for writing (the same cost as the preload library's hooks).
 ///
+/// The slot is a file the supervisor owns but does not trust (docs/SECURITY.md): if it is
+/// truncated while mapped, a load would raise SIGBUS and end the server, and with it every
+/// process using the union. A guard (`spillway_slot_guard.h`) turns such a fault into a zero
+/// page, which reads as no slot (`normal`, fail open), and maps the file back once the
+/// supervisor has repaired it in place.
+///
 /// After the union rescued a write from `EDQUOT`/`ENOSPC` while the slot said `normal`, it
 /// behaves as `spilling` until the supervisor next changes the slot (its generation moves), so
 /// new names land where the rescued file went, as the preload library does.
 public final class SlotWatch: @unchecked Sendable {
     private let base: UnsafeRawPointer?
+    /// The slot file, held for mapping it again after a repair; -1 without a slot.
+    private let fd: Int32
     /// The generation at which a rescue happened; `UInt64.max` for none.
     private let rescuedAt = Atomic<UInt64>(UInt64.max)
 
     /// A slot that never leaves `normal` (for a union with no supervisor).
-    public init() { base = nil }
+    public init() {
+        base = nil
+        fd = -1
+    }
 
     /// Maps the slot file at `path` read-only.
     ///
@@ -29,23 +41,27 @@ public final class SlotWatch: @unchecked Sendable {
             throw FuseUnionError(input: "--slot \(path)", problem: "cannot be opened (\(String(cString: strerror(errno))))",
                                  fix: "create it with `spillway slot create \(path)`")
         }
-        defer { close(fd) }
         var st = stat()
         let size = Int(SPILLWAY_SLOT_FILE_SIZE)
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size == off_t(size) else {
+            close(fd)
             throw FuseUnionError(input: "--slot \(path)", problem: "is not a slot file (a slot is a regular file of exactly \(size) bytes)",
                                  fix: "give the file `spillway slot create` made")
         }
         guard let mapped = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), mapped != MAP_FAILED else {
+            close(fd)
             throw FuseUnionError(input: "--slot \(path)", problem: "cannot be mapped (\(String(cString: strerror(errno))))",
                                  fix: "give a slot file on a local filesystem")
         }
         guard spillway_slot_is_valid(mapped.assumingMemoryBound(to: spillway_slot.self), size) != 0 else {
             munmap(mapped, size)
+            close(fd)
             throw FuseUnionError(input: "--slot \(path)", problem: "is not a slot of this version (bad magic, version or state)",
                                  fix: "recreate it with `spillway slot create`")
         }
         base = UnsafeRawPointer(mapped)
+        self.fd = fd
+        spillway_slot_guard_install(mapped, size)
     }
 
     private static let generationOffset = MemoryLayout<spillway_slot>.offset(of: \spillway_slot.generation)!
@@ -56,6 +72,7 @@ public final class SlotWatch: @unchecked Sendable {
     /// has not answered yet. An unknown state reads as `normal` (fail open).
     public var state: SlotState {
         guard let slot else { return rescuedAt.load(ordering: .relaxed) == 0 ? .spilling : .normal }
+        if spillway_slot_guard_tripped() != 0 { spillway_slot_guard_restore(fd) }
         let raw = spillway_slot_state(slot)
         if raw == SlotState.normal.rawValue {
             let rescued = rescuedAt.load(ordering: .relaxed)

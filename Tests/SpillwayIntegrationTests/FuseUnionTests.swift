@@ -346,6 +346,46 @@ struct FuseUnionTests {
         }
     }
 
+    /// The slot is a host file the supervisor does not trust: truncated to nothing while the
+    /// union serves and spills, it must not end the server (a SIGBUS on its mapping would, and
+    /// every process using the union would get ENOTCONN). The union fails open meanwhile (new
+    /// names on the main disk) and spills again once the slot is rewritten in place.
+    @Test func aTruncatedSlotNeverEndsTheServer() throws {
+        try #require(getuid() == 0, "this test mounts FUSE and must run as root")
+        try withLoopFilesystems(["btrfs"], megabytes: 256) { filesystems in
+            let base = filesystems[0].mountPoint
+            for sub in ["tree", "spill"] { try FileManager.default.createDirectory(atPath: base + "/" + sub, withIntermediateDirectories: true) }
+            let slot = base + "/slot", healthy = base + "/healthy-slot"
+            try Command.check([Paths.spillway, "slot", "create", slot, "--state", "spilling"])
+            try Command.check([Paths.spillway, "slot", "create", healthy, "--state", "spilling"])
+            let inode = try #require(try FileManager.default.attributesOfItem(atPath: slot)[.systemFileNumber] as? UInt64)
+            let mount = try Mount(tree: base + "/tree", spill: base + "/spill", slot: slot, at: base + "/union")
+            defer { mount.unmount() }
+            let server = try #require(Self.serverPid(of: mount.point), "no process serves \(mount.point)")
+            try "one\n".write(toFile: mount.point + "/before", atomically: false, encoding: .utf8)
+            #expect(FileManager.default.fileExists(atPath: base + "/spill/before"), "spilling: a new name goes to the spill area")
+
+            try Command.check(["truncate", "-s", "0", slot])
+            try "two\n".write(toFile: mount.point + "/while-truncated", atomically: false, encoding: .utf8)
+            #expect(Self.isRunning(server), "the server died on the truncated slot")
+            #expect(FileManager.default.fileExists(atPath: base + "/tree/while-truncated"), "no slot: the union fails open to the main disk")
+            #expect(try String(contentsOfFile: mount.point + "/before", encoding: .utf8) == "one\n")
+
+            // Repaired in place, as the supervisor does: the same inode holds a slot again.
+            try Command.check(["cp", healthy, slot])
+            #expect(try FileManager.default.attributesOfItem(atPath: slot)[.systemFileNumber] as? UInt64 == inode)
+            var spilledAgain = false
+            for attempt in 0..<200 where !spilledAgain {
+                let name = "after-\(attempt)"
+                try "three\n".write(toFile: mount.point + "/" + name, atomically: false, encoding: .utf8)
+                spilledAgain = FileManager.default.fileExists(atPath: base + "/spill/" + name)
+                if !spilledAgain { usleep(5_000) }
+            }
+            #expect(spilledAgain, "the union never read the repaired slot again")
+            #expect(Self.isRunning(server) && Self.isMounted(mount.point))
+        }
+    }
+
     // MARK: - Bad input
 
     struct BadInput: Sendable, CustomTestStringConvertible {
