@@ -103,6 +103,26 @@ struct PartitionTests {
         return try Command.run(["setpriv"] + who + ["dd", "if=/dev/zero", "of=\(path)", "bs=1M", "count=\(megabytes)", "status=none", "conv=fsync"])
     }
 
+    /// (cap, statfs f_blocks, image blocks) → (pool in clusters, cap in force).
+    static let poolCases: [(UInt64, UInt64, UInt64, UInt64, UInt64)] = [
+        (64 << 20, 120_000, 131_072, 120_000 - 16_384, 64 << 20),
+        // A cap of the whole image keeps ext4's own pool (2 % here) and reports what is left.
+        (512 << 20, 120_000, 131_072, 2_621, (120_000 - 2_621) * 4096),
+        // ext4's own pool is at most 4096 clusters.
+        (1 << 40, 260_000_000, 268_435_456, 4_096, (260_000_000 - 4_096) * 4096),
+        // A cap of nothing leaves nothing.
+        (0, 120_000, 131_072, 120_000, 0),
+    ]
+
+    @Test(arguments: poolCases)
+    func ext4PoolForACap(cap: UInt64, blocks: UInt64, imageBlocks: UInt64, pool: UInt64, inForce: UInt64) {
+        let clusters = Ext4Reserve.clusters(forCap: cap, blocks: blocks, imageBlocks: imageBlocks)
+        #expect(clusters == pool)
+        #expect(Ext4Reserve.cap(clusters: clusters, blocks: blocks) == inForce)
+        #expect(LoopImagePartitions.reported(inForce, asked: cap) == min(cap, inForce), "the asked size when it is held")
+        #expect(LoopImagePartitions.reported(inForce, asked: nil) == inForce)
+    }
+
     @Test func ext4LoopImagesShrinkAndGrowOnlineAndNoWriterPassesTheCap() throws {
         try withSubDisk("ext4", megabytes: 512) { fs, subDisk in
             let backend = LoopImagePartitions(subDisk: subDisk)
