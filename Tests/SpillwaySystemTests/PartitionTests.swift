@@ -179,6 +179,16 @@ struct PartitionTests {
             #expect(try backend.usage(containerID: "app").limit == 128 << 20)
             #expect(try ddAs(0, area + "/after", megabytes: 80).stderr.contains("No space left on device"))
             #expect(try backend.usage(containerID: "app").used <= 128 << 20)
+
+            // A remount whose kept cap is below what the area stores still mounts, capped.
+            try Command.check(["umount", area])
+            for (device, backing) in LoopFilesystem.loopDevices() where backing == image {
+                _ = try? Command.run(["losetup", "-d", device])
+            }
+            try Command.check(["python3", "-c", "import os, sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode())",
+                               image, LoopImagePartitions.capAttribute, "\(64 << 20)"])
+            #expect(try backend.activate(containerID: "app").limit == 64 << 20)
+            #expect(try ddAs(0, area + "/over", megabytes: 1).stderr.contains("No space left on device"))
             try backend.remove(containerID: "app")
             #expect(!LoopFilesystem.loopDevices().contains { $0.backing.hasPrefix(fs.mountPoint + "/") })
         }

@@ -129,15 +129,17 @@ public final class LoopImagePartitions: PartitionBackend {
     /// its reserved-cluster pool and keeps the cap on the image; returns the cap in force (a
     /// little under `cap` when that is nearly the whole image, as ext4 keeps its own pool).
     ///
-    /// - Throws: ``InputError`` when the area stores more than the cap (nothing is changed);
+    /// - Throws: ``InputError`` when the area stores more than the cap (nothing is changed),
+    ///   unless `evenBelowStored` (a remount: the cap holds again, writes fail until it fits);
     ///   ``SystemError``.
-    private func applyCap(_ cap: UInt64, id: String, root: FileDescriptor, device: String, image: FileDescriptor) throws -> UInt64 {
+    private func applyCap(_ cap: UInt64, id: String, root: FileDescriptor, device: String, image: FileDescriptor,
+                          evenBelowStored: Bool = false) throws -> UInt64 {
         let display = subDisk.areaPath(id).string
         let statistics = try FilesystemStatistics.of(root, path: display)
         let imageBlocks = UInt64(try Descriptors.status(image, path: imageDisplay(id)).st_size) / Ext4Reserve.clusterSize
         let clusters = Ext4Reserve.clusters(forCap: cap, blocks: statistics.blocks, imageBlocks: imageBlocks)
         let capped = Ext4Reserve.cap(clusters: clusters, blocks: statistics.blocks)
-        guard capped >= statistics.usedBytes else {
+        guard capped >= statistics.usedBytes || evenBelowStored else {
             throw InputError("partition \(id) stores \(statistics.usedBytes) bytes, more than the \(capped) bytes asked for; a partition is never made smaller than what it stores")
         }
         try Ext4Reserve.set(clusters, device: device, display: display)
@@ -459,7 +461,7 @@ public final class LoopImagePartitions: PartitionBackend {
             if filesystem == .ext4 {
                 let root = try subDisk.requireArea(id, crossMounts: true)
                 defer { try? root.close() }
-                _ = try applyCap(cap(of: image, st), id: id, root: root, device: device.path, image: image)
+                _ = try applyCap(cap(of: image, st), id: id, root: root, device: device.path, image: image, evenBelowStored: true)
             }
         } catch {
             if mounted, let point = try? mountPoint(of: id) { try? Mounting.unmount(point) }
