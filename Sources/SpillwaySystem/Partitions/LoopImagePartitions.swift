@@ -317,7 +317,10 @@ public final class LoopImagePartitions: PartitionBackend {
             let statistics = try FilesystemStatistics.of(mounted.root, path: subDisk.areaPath(id).string)
             let room = Ext4Reserve.cap(clusters: Ext4Reserve.mountDefault(imageBlocks: current / Self.blockSize), blocks: statistics.blocks)
             if size > room {
-                try growImage(id, to: size + (current - min(current, room)), image: image, mounted: mounted, current: current)
+                // An image made before caps moved inside it, or a sub disk that grew: as large as
+                // the sub disk, so later growth moves the pool alone.
+                let wanted = max(size + (current - min(current, room)), try imageSize(for: nil))
+                try growImage(id, to: wanted, image: image, mounted: mounted, current: current)
             }
             let capped = try applyCap(size, id: id, root: mounted.root, device: mounted.loop.path, image: image)
             return Partition(containerID: id, kind: kind, path: subDisk.areaPath(id), limit: Self.reported(capped, asked: limit), isReady: true)
