@@ -170,6 +170,10 @@ long spillway_fgetxattr(int fd, const char *name, void *buffer, unsigned long si
     return (long)fgetxattr(fd, name, buffer, size);
 }
 
+int spillway_fsetxattr(int fd, const char *name, const void *value, unsigned long size) {
+    return fsetxattr(fd, name, value, size, 0);
+}
+
 #ifndef SYS_getxattrat
 #define SYS_getxattrat 464
 #endif

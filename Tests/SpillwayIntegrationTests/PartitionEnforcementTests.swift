@@ -9,7 +9,8 @@ import Testing
 /// library (`dd` in the host-tools image), through the FUSE union (busybox-static) and
 /// directly into `/.spillway/spill` — and each stops with `ENOSPC`/`EDQUOT` at its partition;
 /// then the fourth spills its own partition's worth and every one of its writes succeeds.
-/// Once with btrfs subvolumes (the kernel enforces the caps), once with the directory backend
+/// Once with btrfs subvolumes and once with ext4 loop images (the kernel enforces the caps:
+/// qgroup limits, and the images' reserved-cluster pools), once with the directory backend
 /// (the library and the FUSE union do, from the daemon's measurement at each poll).
 @Suite("Partitions are enforced whatever the backend", .serialized)
 struct PartitionEnforcementTests {
@@ -22,8 +23,8 @@ struct PartitionEnforcementTests {
     static let attemptMiB = 400
 
     enum Backend: String, CaseIterable, Sendable {
-        case btrfs, directory
-        var enforcement: PartitionEnforcement { self == .btrfs ? .kernel : .library }
+        case btrfs, loop, directory
+        var enforcement: PartitionEnforcement { self == .directory ? .library : .kernel }
     }
 
     /// A 512 MiB btrfs sub disk with 256 MiB kept in reserve: 4 partitions of 64 MiB.
@@ -90,7 +91,7 @@ struct PartitionEnforcementTests {
             let report = try ContainerTests.status(env.daemon)
             try #require(planned, "\(report)\n\(env.daemon.log().suffix(3000))")
             let partition = try #require(report.containers.first?.partitionBytes)
-            #expect(report.partitionBackend == (backend == .btrfs ? .btrfs : .directory))
+            #expect(report.partitionBackend == PartitionBackendSetting(rawValue: backend.rawValue))
             #expect(report.partitionEnforcement == backend.enforcement)
             #expect((report.partitionNotice != nil) == (backend == .directory), "\(String(describing: report.partitionNotice))")
             #expect(Self.managed(env, "fuse")?.fuseMount != nil, "\(report)")
@@ -99,11 +100,11 @@ struct PartitionEnforcementTests {
             #expect(log.contains("enforcement=\(backend.enforcement)") || log.contains("enforcement: \(backend.enforcement)"), "\(log.prefix(3000))")
             #expect(log.contains("enforced by Spillway's preload library and FUSE union, not by the kernel") == (backend == .directory), "\(log.prefix(3000))")
             let table = try env.daemon.spillway("status").stdout
-            let enforcer = backend == .btrfs ? "the kernel" : "Spillway's library"
+            let enforcer = backend.enforcement == .kernel ? "the kernel" : "Spillway's library"
             #expect(table.contains("partitions: \(backend.rawValue), caps enforced by \(enforcer)"), "\(table)")
             #expect(table.contains("warning: partition caps") == (backend == .directory), "\(table)")
             let metrics = try Command.check(["python3", "-c", "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:\(metricsPort)/metrics').read().decode())"])
-            #expect(metrics.contains("spillway_partition_caps_kernel_enforced{backend=\"\(backend.rawValue)\"} \(backend == .btrfs ? 1 : 0)"), "\(metrics)")
+            #expect(metrics.contains("spillway_partition_caps_kernel_enforced{backend=\"\(backend.rawValue)\"} \(backend.enforcement == .kernel ? 1 : 0)"), "\(metrics)")
 
             // The offenders write; each stops at its partition with ENOSPC or EDQUOT.
             // 95 % of the main-disk quota: past the spill threshold, short of EDQUOT.

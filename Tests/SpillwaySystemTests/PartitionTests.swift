@@ -5,17 +5,6 @@ import SpillwayTestSupport
 import SystemPackage
 import Testing
 
-/// This process's effective capabilities, from /proc/self/status.
-enum Capabilities {
-    static func effectiveHas(_ bit: Int) -> Bool {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
-              let mask = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16)
-        else { return false }
-        return mask & (1 << UInt64(bit)) != 0
-    }
-}
-
 /// Runs `body` with a sub disk of `type` on a loop device, mounted nosuid,nodev.
 func withSubDisk<T>(_ type: String, megabytes: Int = 512, quota: Bool = false,
                     _ body: (LoopFilesystem, SubDisk) throws -> T) throws -> T {
@@ -108,9 +97,102 @@ struct PartitionTests {
         }
     }
 
-    /// Growing ext4 online (EXT4_IOC_RESIZE_FS) needs CAP_SYS_RESOURCE; btrfs images grow with
-    /// CAP_SYS_ADMIN alone. Sandboxes often drop the former.
-    static let canGrowExt4 = Capabilities.effectiveHas(24)
+    /// Runs dd as `uid` (and its gid), or as root without CAP_SYS_RESOURCE when `uid` is 0.
+    func ddAs(_ uid: Int, _ path: String, megabytes: Int) throws -> CommandResult {
+        let who = uid == 0 ? ["--bounding-set=-sys_resource"] : ["--reuid", "\(uid)", "--regid", "\(uid)", "--clear-groups"]
+        return try Command.run(["setpriv"] + who + ["dd", "if=/dev/zero", "of=\(path)", "bs=1M", "count=\(megabytes)", "status=none", "conv=fsync"])
+    }
+
+    /// (cap, statfs f_blocks, image blocks) → (pool in clusters, cap in force).
+    static let poolCases: [(UInt64, UInt64, UInt64, UInt64, UInt64)] = [
+        (64 << 20, 120_000, 131_072, 120_000 - 16_384, 64 << 20),
+        // A cap of the whole image keeps ext4's own pool (2 % here) and reports what is left.
+        (512 << 20, 120_000, 131_072, 2_621, (120_000 - 2_621) * 4096),
+        // ext4's own pool is at most 4096 clusters.
+        (1 << 40, 260_000_000, 268_435_456, 4_096, (260_000_000 - 4_096) * 4096),
+        // A cap of nothing leaves nothing.
+        (0, 120_000, 131_072, 120_000, 0),
+    ]
+
+    @Test(arguments: poolCases)
+    func ext4PoolForACap(cap: UInt64, blocks: UInt64, imageBlocks: UInt64, pool: UInt64, inForce: UInt64) {
+        let clusters = Ext4Reserve.clusters(forCap: cap, blocks: blocks, imageBlocks: imageBlocks)
+        #expect(clusters == pool)
+        #expect(Ext4Reserve.cap(clusters: clusters, blocks: blocks) == inForce)
+        #expect(LoopImagePartitions.reported(inForce, asked: cap) == min(cap, inForce), "the asked size when it is held")
+        #expect(LoopImagePartitions.reported(inForce, asked: nil) == inForce)
+    }
+
+    @Test func ext4LoopImagesShrinkAndGrowOnlineAndNoWriterPassesTheCap() throws {
+        try withSubDisk("ext4", megabytes: 512) { fs, subDisk in
+            let backend = LoopImagePartitions(subDisk: subDisk)
+            let area = fs.mountPoint + "/app"
+            let image = fs.mountPoint + "/.spillway/images/app.img"
+            let made = try backend.create(containerID: "app", limit: 64 << 20)
+            #expect(made.limit == 64 << 20)
+            let attributes = try FileManager.default.attributesOfItem(atPath: image)
+            #expect((attributes[.size] as? UInt64 ?? 0) >= subDisk.statistics.totalBytes, "the image is made as large as the sub disk")
+            let allocated = try Command.check(["du", "-B1", image]).split(separator: "\t").first.flatMap { UInt64($0) } ?? .max
+            #expect(allocated < 16 << 20, "the image stays sparse: \(allocated) bytes allocated")
+            let polled = try backend.usageBackend(containerID: "app")
+            #expect(try polled.read().limit == 64 << 20, "statfs's used + available is the cap")
+            try Command.check(["install", "-d", "-o", "65534", "-g", "65534", area + "/nobody"])
+            try Command.check(["chmod", "0711", area])  // lets uid 65534 reach its directory
+
+            // Root without CAP_SYS_RESOURCE, and another uid, stop at the cap.
+            let full = try ddAs(0, area + "/fill", megabytes: 80)
+            #expect(full.stderr.contains("No space left on device"), "dd said: \(full.stderr)")
+            let filled = try polled.read()
+            #expect(filled.used <= 64 << 20 && filled.used > 60 << 20, "\(filled)")
+            #expect(try ddAs(65534, area + "/nobody/more", megabytes: 4).stderr.contains("No space left on device"))
+
+            // Never below what the area stores: refused, and nothing changes.
+            #expect(throws: InputError.self) { try backend.resize(containerID: "app", limit: 32 << 20) }
+            #expect(try polled.read().limit == 64 << 20)
+
+            // Shrink online.
+            try Command.check(["rm", "-f", area + "/fill", area + "/nobody/more"])
+            try Command.check(["sync"])
+            try #require(try dd(area + "/kept", megabytes: 12).status == 0)
+            let kept = try sha256(area + "/kept")
+            #expect(try backend.resize(containerID: "app", limit: 32 << 20).limit == 32 << 20)
+            #expect(try polled.read().limit == 32 << 20)
+            let capped = try ddAs(65534, area + "/nobody/fill", megabytes: 40)
+            #expect(capped.stderr.contains("No space left on device"), "dd said: \(capped.stderr)")
+            #expect(try ddAs(0, area + "/root-more", megabytes: 4).stderr.contains("No space left on device"))
+            let shrunk = try polled.read()
+            #expect(shrunk.used <= 32 << 20 && shrunk.used > 28 << 20, "\(shrunk)")
+
+            // Grow online, no CAP_SYS_RESOURCE needed.
+            #expect(try backend.resize(containerID: "app", limit: 128 << 20).limit == 128 << 20)
+            #expect(try polled.read().limit == 128 << 20)
+            #expect(try ddAs(65534, area + "/nobody/grown", megabytes: 60).status == 0)
+            #expect(try sha256(area + "/kept") == kept)
+
+            // The cap survives a host restart: it is set again when the image is mounted.
+            try Command.check(["umount", area])
+            for (device, backing) in LoopFilesystem.loopDevices() where backing == image {
+                _ = try? Command.run(["losetup", "-d", device])
+            }
+            #expect(try backend.list().map(\.limit) == [128 << 20])
+            _ = try backend.activate(containerID: "app")
+            #expect(try backend.usage(containerID: "app").limit == 128 << 20)
+            #expect(try ddAs(0, area + "/after", megabytes: 80).stderr.contains("No space left on device"))
+            #expect(try backend.usage(containerID: "app").used <= 128 << 20)
+
+            // A remount whose kept cap is below what the area stores still mounts, capped.
+            try Command.check(["umount", area])
+            for (device, backing) in LoopFilesystem.loopDevices() where backing == image {
+                _ = try? Command.run(["losetup", "-d", device])
+            }
+            try Command.check(["python3", "-c", "import os, sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode())",
+                               image, LoopImagePartitions.capAttribute, "\(64 << 20)"])
+            #expect(try backend.activate(containerID: "app").limit == 64 << 20)
+            #expect(try ddAs(0, area + "/over", megabytes: 1).stderr.contains("No space left on device"))
+            try backend.remove(containerID: "app")
+            #expect(!LoopFilesystem.loopDevices().contains { $0.backing.hasPrefix(fs.mountPoint + "/") })
+        }
+    }
 
     @Test(arguments: [LoopImagePartitions.ImageFilesystem.btrfs, .ext4])
     func loopImagePartitionsGrowOnlineKeepDataAndSurviveARestart(filesystem: LoopImagePartitions.ImageFilesystem) throws {
@@ -140,26 +222,18 @@ struct PartitionTests {
             #expect(before.used >= 12 << 20)
             #expect(try #require(before.limit) <= 32 << 20 && before.limit! > 24 << 20, "\(before)")
 
-            if filesystem == .ext4 && !Self.canGrowExt4 {
-                do {
-                    _ = try backend.resize(containerID: "app", limit: 96 << 20)
-                    Issue.record("ext4 grew without CAP_SYS_RESOURCE")
-                } catch let error as SystemError {
-                    #expect(error.hint?.contains("CAP_SYS_RESOURCE") == true, "\(error)")
-                }
-                print("ext4 loop images cannot grow online here: this process lacks CAP_SYS_RESOURCE (the btrfs case covers online growth)")
-            } else {
-                // btrfs resizes only to 256 MiB or more.
-                let target: UInt64 = filesystem == .btrfs ? 320 << 20 : 96 << 20
-                let grown = try backend.resize(containerID: "app", limit: target)
-                #expect(grown.limit == target)
-                let after = try polled.read()
-                #expect(try #require(after.limit) > target - (16 << 20), "the filesystem grew online: \(after)")
-                #expect(try sha256(area + "/kept") == kept)
-                #expect(try dd(area + "/more", megabytes: 40).status == 0)
+            // btrfs resizes only to 256 MiB or more; ext4 moves its cap inside a sub-disk-sized image.
+            let target: UInt64 = filesystem == .btrfs ? 320 << 20 : 96 << 20
+            let grown = try backend.resize(containerID: "app", limit: target)
+            #expect(grown.limit == target)
+            let after = try polled.read()
+            #expect(try #require(after.limit) > target - (16 << 20), "the filesystem grew online: \(after)")
+            #expect(try sha256(area + "/kept") == kept)
+            #expect(try dd(area + "/more", megabytes: 40).status == 0)
+            if filesystem == .btrfs {
                 #expect(throws: SystemError.self) { try backend.resize(containerID: "app", limit: target - (32 << 20)) }
-                #expect(try backend.resize(containerID: "app", limit: target).limit == target, "resizing to the same size does nothing")
             }
+            #expect(try backend.resize(containerID: "app", limit: target).limit == target, "resizing to the same size does nothing")
             let size = try #require(try backend.list().first?.limit)
 
             // A host restart: the mount and the loop device are gone, the image stays.

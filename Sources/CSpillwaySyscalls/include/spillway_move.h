@@ -54,6 +54,9 @@ long spillway_readlink_opath(int fd, char *buffer, unsigned long size);
 /* fgetxattr(2): the value of attribute `name` of `fd`; its length, or -1. */
 long spillway_fgetxattr(int fd, const char *name, void *buffer, unsigned long size);
 
+/* fsetxattr(2) with flags 0: sets attribute `name` of `fd`; 0, or -1 with errno. */
+int spillway_fsetxattr(int fd, const char *name, const void *value, unsigned long size);
+
 /* The value of attribute `name` of `relative` under the directory `dirfd` (a
  * final symlink itself, not followed), or -1 with errno. The parent is opened with
  * openat2(`resolve`) (none for a name at the top) and the last name read with

@@ -11,22 +11,31 @@ import SystemPackage
 /// attaches it to a free loop device (LOOP_CTL_GET_FREE, LOOP_CONFIGURE with autoclear), makes a
 /// filesystem on it (`mkfs.ext4` without reserved blocks by default, or `mkfs.btrfs`), and mounts
 /// it on the area directory with `MS_NOSUID | MS_NODEV`; the new filesystem's root is made mode
-/// 0700 and root's, and ext4's `lost+found` is removed so the union does not show it. The cap is
-/// the image size; a full area gives `ENOSPC`.
+/// 0700 and root's, and ext4's `lost+found` is removed so the union does not show it. A full area
+/// gives `ENOSPC`.
 ///
-/// Resize grows online: the image is extended (ftruncate), the loop device told
-/// (LOOP_SET_CAPACITY) and the filesystem grown in place — ext4 with EXT4_IOC_RESIZE_FS (what
-/// `resize2fs` does on a mounted filesystem; the kernel wants `CAP_SYS_RESOURCE` for it), btrfs
-/// with BTRFS_IOC_RESIZE "max" (`CAP_SYS_ADMIN`; the kernel resizes btrfs only to 256 MiB or
-/// more). A mounted filesystem cannot shrink: asking for less is an error. Remove unmounts, detaches (LOOP_CLR_FD) and deletes the image.
+/// ext4 images (the default) are made once as large as the sub disk (sparse, so that costs
+/// nothing up front) and their cap is set online, in both directions, by ext4's reserved-cluster
+/// pool (``Ext4Reserve``): no user of the area, root with any capability included, can write
+/// into it, and statfs's `used + available` is the cap. The cap is kept in the image's
+/// `trusted.spillway.cap` attribute and set again after every mount. A cap is never set below
+/// what the area stores. Only a cap beyond the image grows the image, as below.
 ///
-/// "Uncapped" means an image as large as the sub disk (sparse, so it costs nothing up front).
+/// btrfs images are as large as their cap and grow online: the image is extended (ftruncate),
+/// the loop device told (LOOP_SET_CAPACITY) and the filesystem grown in place with
+/// BTRFS_IOC_RESIZE "max" (`CAP_SYS_ADMIN`; the kernel resizes btrfs only to 256 MiB or more);
+/// an ext4 image grows with EXT4_IOC_RESIZE_FS (what `resize2fs` does on a mounted filesystem;
+/// the kernel wants `CAP_SYS_RESOURCE`). A mounted btrfs cannot shrink: asking for less is an
+/// error. Remove unmounts, detaches (LOOP_CLR_FD) and deletes the image.
+///
+/// "Uncapped" means a cap as large as the sub disk.
 /// After a host restart, ``list()`` reports images that are not mounted as not ready and
 /// ``activate(containerID:)`` attaches and mounts them again.
 public final class LoopImagePartitions: PartitionBackend {
     /// The filesystem made inside each image.
     public enum ImageFilesystem: String, Sendable, CaseIterable {
-        /// ext4 without reserved blocks, grown with EXT4_IOC_RESIZE_FS (needs `CAP_SYS_RESOURCE`).
+        /// ext4 without reserved blocks, made as large as the sub disk and capped by its
+        /// reserved-cluster pool, so it shrinks and grows online.
         case ext4
         /// btrfs (mixed block groups below 1 GiB), grown with BTRFS_IOC_RESIZE.
         case btrfs
@@ -64,7 +73,7 @@ public final class LoopImagePartitions: PartitionBackend {
         switch imageFilesystem {
         case .ext4:
             ["mkfs.ext4", "-q", "-F", "-b", "\(Self.blockSize)", "-m", "0",
-             "-E", "root_owner=\(geteuid()):\(getegid()),nodiscard", "-L", "spillway", device]
+             "-E", "root_owner=\(geteuid()):\(getegid()),nodiscard,lazy_journal_init=1", "-L", "spillway", device]
         case .btrfs:
             ["mkfs.btrfs", "-q", "-f", "--nodiscard", "-L", "spillway"] + (size < 1 << 30 ? ["--mixed"] : []) + [device]
         }
@@ -88,9 +97,65 @@ public final class LoopImagePartitions: PartitionBackend {
         return (wanted + Self.blockSize - 1) / Self.blockSize * Self.blockSize
     }
 
+    /// The name of the image's extended attribute that keeps an ext4 image's cap (decimal bytes).
+    static let capAttribute = "trusted.spillway.cap"
+
+    /// The size of a new image that is to hold `cap` bytes: ext4 images are as large as the sub
+    /// disk (or the cap, if larger), btrfs images as large as the cap.
+    func imageFileSize(cap: UInt64) throws -> UInt64 {
+        imageFilesystem == .ext4 ? max(cap, try imageSize(for: nil)) : cap
+    }
+
+    /// The limit a partition reports: the size asked for when the cap in force (rounded up to
+    /// whole blocks) holds it, so the daemon's plan and the partition agree; else the cap.
+    static func reported(_ capped: UInt64, asked: UInt64?) -> UInt64 {
+        if let asked, capped >= asked { asked } else { capped }
+    }
+
+    /// The cap kept on an ext4 image, or `nil` when it has none (then the image size is the cap).
+    private func storedCap(_ image: FileDescriptor) -> UInt64? {
+        var value = [UInt8](repeating: 0, count: 32)
+        let length = spillway_fgetxattr(image.rawValue, Self.capAttribute, &value, UInt(value.count))
+        guard length > 0 else { return nil }
+        return UInt64(String(decoding: value.prefix(Int(length)), as: UTF8.self))
+    }
+
+    /// The cap of a partition's image: its kept cap, else its size.
+    private func cap(of image: FileDescriptor, _ st: stat) -> UInt64 {
+        storedCap(image) ?? UInt64(st.st_size)
+    }
+
+    /// Caps the ext4 filesystem of `id` (mounted from `device`, root `root`) at `cap` bytes with
+    /// its reserved-cluster pool and keeps the cap on the image; returns the cap in force (a
+    /// little under `cap` when that is nearly the whole image, as ext4 keeps its own pool).
+    ///
+    /// - Throws: ``InputError`` when the area stores more than the cap (nothing is changed),
+    ///   unless `evenBelowStored` (a remount: the cap holds again, writes fail until it fits);
+    ///   ``SystemError``.
+    private func applyCap(_ cap: UInt64, id: String, root: FileDescriptor, device: String, image: FileDescriptor,
+                          evenBelowStored: Bool = false) throws -> UInt64 {
+        let display = subDisk.areaPath(id).string
+        let statistics = try FilesystemStatistics.of(root, path: display)
+        let imageBlocks = UInt64(try Descriptors.status(image, path: imageDisplay(id)).st_size) / Ext4Reserve.clusterSize
+        let clusters = Ext4Reserve.clusters(forCap: cap, blocks: statistics.blocks, imageBlocks: imageBlocks)
+        let capped = Ext4Reserve.cap(clusters: clusters, blocks: statistics.blocks)
+        guard capped >= statistics.usedBytes || evenBelowStored else {
+            throw InputError("partition \(id) stores \(statistics.usedBytes) bytes, more than the \(capped) bytes asked for; a partition is never made smaller than what it stores")
+        }
+        try Ext4Reserve.set(clusters, device: device, display: display)
+        let text = Array(String(capped).utf8)
+        guard spillway_fsetxattr(image.rawValue, Self.capAttribute, text, UInt(text.count)) == 0 else {
+            throw SystemError("keep the cap of partition image", path: imageDisplay(id), syscall: "fsetxattr", errno: Errno(rawValue: errno),
+                              hint: "the sub disk's filesystem must support trusted.* extended attributes")
+        }
+        return capped
+    }
+
     public func create(containerID id: String, limit: UInt64?) throws -> Partition {
         try SpillAreaName.validate(id)
-        let size = try imageSize(for: limit)
+        let cap = try imageSize(for: limit)
+        let size = try imageFileSize(cap: cap)
+        var capped = cap
         let images = try subDisk.metadataDirectory("images")
         defer { try? images.close() }
         let imageDisplay = imageDisplay(id)
@@ -118,6 +183,11 @@ public final class LoopImagePartitions: PartitionBackend {
             try Mounting.mount(device: device.path, on: area, type: imageFilesystem.rawValue, display: subDisk.areaPath(id).string)
             mounted = true
             try prepareMountedRoot(id, device: device)
+            if imageFilesystem == .ext4 {
+                let root = try subDisk.requireArea(id, crossMounts: true)
+                defer { try? root.close() }
+                capped = try applyCap(cap, id: id, root: root, device: device.path, image: file)
+            }
         } catch {
             if mounted, let point = try? mountPoint(of: id) { try? Mounting.unmount(point) }
             try? loop?.detach()
@@ -128,7 +198,7 @@ public final class LoopImagePartitions: PartitionBackend {
             throw error
         }
         try? image?.close()
-        return Partition(containerID: id, kind: kind, path: subDisk.areaPath(id), limit: size, isReady: true)
+        return Partition(containerID: id, kind: kind, path: subDisk.areaPath(id), limit: Self.reported(capped, asked: limit), isReady: true)
     }
 
     /// Opens the filesystem mounted on the area, checks it is on `device`, removes its
@@ -241,11 +311,32 @@ public final class LoopImagePartitions: PartitionBackend {
         }
         defer { try? mounted.root.close() }
         let current = UInt64(st.st_size)
+        let filesystem = ImageFilesystem.of(image: image)
+        if filesystem == .ext4 {
+            // The image holds the cap when its filesystem, less ext4's own pool, holds it.
+            let statistics = try FilesystemStatistics.of(mounted.root, path: subDisk.areaPath(id).string)
+            let room = Ext4Reserve.cap(clusters: Ext4Reserve.mountDefault(imageBlocks: current / Self.blockSize), blocks: statistics.blocks)
+            if size > room {
+                // An image made before caps moved inside it, or a sub disk that grew: as large as
+                // the sub disk, so later growth moves the pool alone.
+                let wanted = max(size + (current - min(current, room)), try imageSize(for: nil))
+                try growImage(id, to: wanted, image: image, mounted: mounted, current: current)
+            }
+            let capped = try applyCap(size, id: id, root: mounted.root, device: mounted.loop.path, image: image)
+            return Partition(containerID: id, kind: kind, path: subDisk.areaPath(id), limit: Self.reported(capped, asked: limit), isReady: true)
+        }
         if size < current {
             throw SystemError("shrink partition", path: subDisk.areaPath(id).string, syscall: "ftruncate",
                               errno: .notSupported,
                               hint: "a mounted filesystem can grow but not shrink; it stays at \(current) bytes (asked for \(size))")
         }
+        try growImage(id, to: size, image: image, mounted: mounted, current: current)
+        return Partition(containerID: id, kind: kind, path: subDisk.areaPath(id), limit: size, isReady: true)
+    }
+
+    /// Extends the image of `id` to `size` bytes and grows its mounted filesystem to match.
+    private func growImage(_ id: String, to size: UInt64, image: FileDescriptor, mounted: Mounted, current: UInt64) throws {
+        let size = (size + Self.blockSize - 1) / Self.blockSize * Self.blockSize
         if size > current, ftruncate(image.rawValue, off_t(size)) != 0 {
             throw SystemError("grow partition image", path: imageDisplay(id), syscall: "ftruncate", errno: Errno(rawValue: errno))
         }
@@ -256,7 +347,6 @@ public final class LoopImagePartitions: PartitionBackend {
             try mounted.loop.refreshCapacity()
             try growFilesystem(id, root: mounted.root, image: image, blocks: size / Self.blockSize)
         }
-        return Partition(containerID: id, kind: kind, path: subDisk.areaPath(id), limit: size, isReady: true)
     }
 
     /// Grows the mounted filesystem of `id` to the loop device's new size.
@@ -299,7 +389,7 @@ public final class LoopImagePartitions: PartitionBackend {
             throw InvalidFileError(path: subDisk.areaPath(id).string, problem: "is not mounted; activate the partition first")
         }
         defer { try? mounted.root.close() }
-        return try FilesystemUsage(measuring: mounted.root, path: subDisk.areaPath(id))
+        return try FilesystemUsage(measuring: mounted.root, path: subDisk.areaPath(id), limitIsWritable: ImageFilesystem.of(image: image) == .ext4)
     }
 
     public func remove(containerID id: String) throws {
@@ -339,7 +429,7 @@ public final class LoopImagePartitions: PartitionBackend {
             } else {
                 ready = false
             }
-            partitions.append(Partition(containerID: id, kind: kind, path: subDisk.areaPath(id), limit: UInt64(st.st_size), isReady: ready))
+            partitions.append(Partition(containerID: id, kind: kind, path: subDisk.areaPath(id), limit: cap(of: image, st), isReady: ready))
         }
         return partitions
     }
@@ -353,7 +443,7 @@ public final class LoopImagePartitions: PartitionBackend {
         }
         if let mounted = try mounted(id, image: st) {
             try? mounted.root.close()
-            return Partition(containerID: id, kind: kind, path: subDisk.areaPath(id), limit: UInt64(st.st_size), isReady: true)
+            return Partition(containerID: id, kind: kind, path: subDisk.areaPath(id), limit: cap(of: image, st), isReady: true)
         }
         let area: FileDescriptor
         if let existing = try subDisk.openArea(id) {
@@ -366,12 +456,21 @@ public final class LoopImagePartitions: PartitionBackend {
             throw InvalidFileError(path: imageDisplay(id), problem: "holds neither ext4 nor btrfs; Spillway did not make it")
         }
         let device = try LoopDevice.attach(image, name: imageDisplay(id))
+        var mounted = false
         do {
             try Mounting.mount(device: device.path, on: area, type: filesystem.rawValue, display: subDisk.areaPath(id).string)
+            mounted = true
+            // ext4's pool lives in memory: the cap is set again on every mount.
+            if filesystem == .ext4 {
+                let root = try subDisk.requireArea(id, crossMounts: true)
+                defer { try? root.close() }
+                _ = try applyCap(cap(of: image, st), id: id, root: root, device: device.path, image: image, evenBelowStored: true)
+            }
         } catch {
+            if mounted, let point = try? mountPoint(of: id) { try? Mounting.unmount(point) }
             try? device.detach()
             throw error
         }
-        return Partition(containerID: id, kind: kind, path: subDisk.areaPath(id), limit: UInt64(st.st_size), isReady: true)
+        return Partition(containerID: id, kind: kind, path: subDisk.areaPath(id), limit: cap(of: image, st), isReady: true)
     }
 }

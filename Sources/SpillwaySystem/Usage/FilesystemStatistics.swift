@@ -61,6 +61,11 @@ public struct FilesystemStatistics: Sendable, Equatable {
     public var totalBytes: UInt64 { blocks.multipliedReportingOverflow(by: fragmentSize).partialValue }
     /// Bytes in use: `(f_blocks - f_bfree) * f_frsize`.
     public var usedBytes: UInt64 { (blocks &- min(freeBlocks, blocks)).multipliedReportingOverflow(by: fragmentSize).partialValue }
+    /// Bytes an unprivileged writer can ever hold: used plus `f_bavail * f_frsize`. On ext4 this
+    /// is the size less every reserve (``totalBytes`` counts the reserves in).
+    public var writableBytes: UInt64 {
+        usedBytes &+ availableBlocks.multipliedReportingOverflow(by: fragmentSize).partialValue
+    }
     /// Whether the mount has `nosuid`.
     public var isNosuid: Bool { flags & UInt64(SPILLWAY_ST_NOSUID) != 0 }
     /// Whether the mount has `nodev`.

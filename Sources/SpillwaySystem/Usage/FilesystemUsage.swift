@@ -22,6 +22,9 @@ public final class FilesystemUsage: UsageBackend {
     public var source: String { "statfs of \(path.string)" }
     /// The device number (st_dev) of the filesystem measured.
     public let device: UInt64
+    /// Whether the limit is ``FilesystemStatistics/writableBytes`` (used plus available, a
+    /// filesystem whose reserve is its cap) rather than the whole size.
+    public let limitIsWritable: Bool
 
     /// A backend for the directory at `path`; it should be the root of the container's own
     /// filesystem (``UsageDetector`` checks that; this initialiser does not).
@@ -34,8 +37,10 @@ public final class FilesystemUsage: UsageBackend {
     }
 
     /// A backend for `fd`, an open directory named `path`; `fd` is not kept.
-    init(measuring fd: FileDescriptor, path: FilePath) throws {
+    /// With `limitIsWritable`, the limit is what a writer can hold, reserves left out.
+    init(measuring fd: FileDescriptor, path: FilePath, limitIsWritable: Bool = false) throws {
         self.path = path
+        self.limitIsWritable = limitIsWritable
         self.device = UInt64(try Descriptors.status(fd, path: path.string).st_dev)
     }
 
@@ -48,7 +53,7 @@ public final class FilesystemUsage: UsageBackend {
                               hint: "its filesystem is no longer mounted there; re-detect the container's usage backend")
         }
         let statistics = try FilesystemStatistics.of(fd, path: path.string)
-        return UsageReading(used: statistics.usedBytes, pending: 0, limit: statistics.totalBytes)
+        return UsageReading(used: statistics.usedBytes, pending: 0, limit: limitIsWritable ? statistics.writableBytes : statistics.totalBytes)
     }
 
     /// Always throws: a filesystem's size is the device's; grow it with its own tools.
