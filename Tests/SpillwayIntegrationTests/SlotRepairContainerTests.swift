@@ -11,12 +11,6 @@ import Testing
 struct SlotRepairContainerTests {
     static let image = "spillway-test:tools"
 
-    static func status(_ daemon: DaemonFixture) throws -> StatusReport {
-        let result = try daemon.spillway("status", "--json")
-        guard result.status == 0 else { throw CommandFailure(argv: ["spillway", "status", "--json"], result: result) }
-        return try JSONDecoder().decode(StatusReport.self, from: Data(result.stdout.utf8))
-    }
-
     @Test func aDamagedSlotIsRepairedUnderARunningContainer() throws {
         try withContainerEnvironment { env in
             try env.dockerd.importImage(try ContainerImages.hostTools(), tag: Self.image)
@@ -28,8 +22,8 @@ struct SlotRepairContainerTests {
             #expect(started.status == 0, "\(started)")
             #expect(SlotTampering.wait(seconds: 60) { FileManager.default.fileExists(atPath: shell.ctl + "/filled") },
                     "\((try? env.dockerd.docker("logs", "slotty")).map { $0.stdout + $0.stderr } ?? "")")
-            #expect(try SlotTampering.wait { try Self.status(env.daemon).containers.contains { $0.name == "slotty" && $0.state == .spilling } })
-            let managed = try #require(try Self.status(env.daemon).containers.first { $0.name == "slotty" })
+            #expect(try SlotTampering.wait { try ContainerTests.status(env.daemon).containers.contains { $0.name == "slotty" && $0.state == .spilling } })
+            let managed = try #require(try ContainerTests.status(env.daemon).containers.first { $0.name == "slotty" })
             let slot = try #require(managed.slotPath), spill = try #require(managed.spillPath)
             let inode = try SlotTampering.inode(slot)
             func inSpill(_ name: String) -> Bool { FileManager.default.fileExists(atPath: spill + "/tmp/" + name) }
