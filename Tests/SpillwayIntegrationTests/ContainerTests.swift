@@ -18,12 +18,7 @@ struct ContainerTests {
     }
 
     static func wait(seconds: Double = 30, until condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        return try condition()
+        try waitUntil(seconds: seconds, every: 0.1, condition)
     }
 
     static func sha256(_ path: String) throws -> String {

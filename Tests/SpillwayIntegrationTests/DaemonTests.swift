@@ -27,12 +27,7 @@ struct DaemonTests {
     }
 
     static func wait(seconds: Double = 20, until condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        return try condition()
+        try waitUntil(seconds: seconds, every: 0.02, condition)
     }
 
     /// A process whose standard output is collected as it runs.

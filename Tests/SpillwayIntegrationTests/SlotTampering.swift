@@ -44,12 +44,7 @@ enum SlotTampering: String, CaseIterable, Sendable {
     }
 
     static func wait(seconds: Double = 30, until condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        return try condition()
+        try waitUntil(seconds: seconds, every: 0.02, condition)
     }
 }
 
