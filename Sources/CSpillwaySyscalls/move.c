@@ -199,15 +199,11 @@ long spillway_getxattr_beneath(int dirfd, const char *relative, uint64_t resolve
     } else if (slash == NULL) {
         n = syscall(SYS_getxattrat, dirfd, relative, AT_SYMLINK_NOFOLLOW, name, &args, sizeof(args));
     } else {
-        char parent[4096];
-        size_t length = (size_t)(slash - relative);
-        if (length >= sizeof(parent)) {
-            errno = ENAMETOOLONG;
-            return -1;
-        }
-        memcpy(parent, relative, length);
-        parent[length] = 0;
+        /* Any length: spillway_openat2 walks a long parent in chunks. */
+        char *parent = strndup(relative, (size_t)(slash - relative));
+        if (parent == NULL) return -1;
         int dir = spillway_openat2(dirfd, parent, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0, resolve);
+        free(parent);
         if (dir < 0) return -1;
         n = syscall(SYS_getxattrat, dir, slash + 1, AT_SYMLINK_NOFOLLOW, name, &args, sizeof(args));
         int saved = errno;

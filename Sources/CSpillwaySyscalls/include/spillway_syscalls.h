@@ -32,7 +32,9 @@ enum {
 /* renameat2(2): returns 0 or -1 with errno set. */
 int spillway_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
 
-/* openat2(2) with struct open_how {flags, mode, resolve}: a descriptor or -1 with errno set. */
+/* openat2(2) with struct open_how {flags, mode, resolve}: a descriptor or -1 with errno set.
+ * A relative path too long for one call (PATH_MAX or more) is walked in chunks, each
+ * resolved with the same `resolve` flags beneath the directory the last one reached. */
 int spillway_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
 
 #endif /* SPILLWAY_SYSCALLS_H */
