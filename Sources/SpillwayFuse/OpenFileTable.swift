@@ -20,12 +20,15 @@ final class OpenFileTable: Sendable {
         }
     }
 
-    /// Removes `handle`; the record goes with its last user.
-    func unregister(_ handle: UnionHandle) {
+    /// Removes `handle`; the record goes with its last user. Returns whether it was the file's
+    /// last handle.
+    @discardableResult
+    func unregister(_ handle: UnionHandle) -> Bool {
         files.withLock { files in
-            guard let file = handle.file else { return }
+            guard let file = handle.file else { return false }
             file.handles[ObjectIdentifier(handle)] = nil
             if file.handles.isEmpty && file.pins == 0 && files[file.key] === file { files[file.key] = nil }
+            return file.handles.isEmpty
         }
     }
 

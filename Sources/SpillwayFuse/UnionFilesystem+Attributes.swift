@@ -9,18 +9,22 @@ import CSpillwaySyscalls
 /// utimens). Changes act where the name lives; a directory present in both places is changed
 /// in both, so parents made later in the spill area mirror the right mode and owner.
 extension UnionFilesystem {
+    /// The status of `path` (the branch path, ``UnionOperations/served(_:)``; `original` is
+    /// libfuse's name for it, which LinkedNames keeps), or of the open file `fi` when it has one.
     @inline(__always)
-    func getattr(_ path: UnsafePointer<CChar>, _ st: UnsafeMutablePointer<stat>, fi: UnsafeMutablePointer<fuse_file_info>?) -> Int32 {
+    func getattr(_ path: UnsafePointer<CChar>?, original: UnsafePointer<CChar>?, _ st: UnsafeMutablePointer<stat>,
+                 fi: UnsafeMutablePointer<fuse_file_info>?) -> Int32 {
         if let fi, fi.pointee.fh != 0 {
             return UnionHandle.borrow(fi.pointee.fh) { handle in
                 if fstat(handle.fd, st) != 0 { return -errno }
                 Self.present(&st.pointee, from: handle.file.branch)
                 return 0
-            }
+            } ?? -EBADF
         }
+        guard let path, let original else { return -ESTALE }
         let (kind, err) = locate(path + 1, &st.pointee)
         guard let kind else { return err }
-        linked.saw(path, st.pointee)
+        linked.saw(original, st.pointee)
         Self.present(&st.pointee, from: kind)
         if kind == .spill && (st.pointee.st_mode & S_IFMT) == S_IFDIR {
             // A directory in both places keeps its main half's identity, so programs that
@@ -52,9 +56,9 @@ extension UnionFilesystem {
         return kind == nil ? err : 0
     }
 
-    func statfs(_ path: UnsafePointer<CChar>, _ out: UnsafeMutablePointer<statvfs>) -> Int32 {
+    func statfs(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<statvfs>) -> Int32 {
         var st = stat()
-        let (kind, _) = locate(path + 1, &st)
+        let (kind, _) = path.map { locate($0 + 1, &st) } ?? (nil, 0)
         return fstatvfs(branch(kind ?? .main).fd, out) == 0 ? 0 : -errno
     }
 
@@ -73,25 +77,25 @@ extension UnionFilesystem {
 
     func chmod(_ path: UnsafePointer<CChar>?, _ mode: mode_t, fi: UnsafeMutablePointer<fuse_file_info>?) -> Int32 {
         if let fi, fi.pointee.fh != 0 {
-            return UnionHandle.borrow(fi.pointee.fh) { fchmod($0.fd, mode) == 0 ? 0 : -errno }
+            return UnionHandle.borrow(fi.pointee.fh) { fchmod($0.fd, mode) == 0 ? 0 : -errno } ?? -EBADF
         }
-        guard let path else { return -ENOENT }
+        guard let path else { return -ESTALE }
         return changeEveryHalf(UnionPath(cString: path)) { $0.chmod(mode) }
     }
 
     func chown(_ path: UnsafePointer<CChar>?, _ uid: uid_t, _ gid: gid_t, fi: UnsafeMutablePointer<fuse_file_info>?) -> Int32 {
         if let fi, fi.pointee.fh != 0 {
-            return UnionHandle.borrow(fi.pointee.fh) { fchown($0.fd, uid, gid) == 0 ? 0 : -errno }
+            return UnionHandle.borrow(fi.pointee.fh) { fchown($0.fd, uid, gid) == 0 ? 0 : -errno } ?? -EBADF
         }
-        guard let path else { return -ENOENT }
+        guard let path else { return -ESTALE }
         return changeEveryHalf(UnionPath(cString: path)) { $0.chown(uid, gid) }
     }
 
     func utimens(_ path: UnsafePointer<CChar>?, _ times: UnsafePointer<timespec>?, fi: UnsafeMutablePointer<fuse_file_info>?) -> Int32 {
         if let fi, fi.pointee.fh != 0 {
-            return UnionHandle.borrow(fi.pointee.fh) { futimens($0.fd, times) == 0 ? 0 : -errno }
+            return UnionHandle.borrow(fi.pointee.fh) { futimens($0.fd, times) == 0 ? 0 : -errno } ?? -EBADF
         }
-        guard let path else { return -ENOENT }
+        guard let path else { return -ESTALE }
         return changeEveryHalf(UnionPath(cString: path)) { $0.setTimes(times) }
     }
 }

@@ -27,7 +27,7 @@ extension UnionFilesystem {
             let last = kind == .main
             while let entry = Glibc.readdir(stream) {
                 let stop: Bool = withUnsafeBytes(of: &entry.pointee.d_name) { raw in
-                    let name = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
+                    guard let name = raw.baseAddress?.assumingMemoryBound(to: CChar.self) else { return false }
                     if UnionPolicy.isHidden(name) { return false }
                     let isDot = name[0] == 0x2E && (name[1] == 0 || (name[1] == 0x2E && name[2] == 0))
                     if isDot && listedAny { return false }

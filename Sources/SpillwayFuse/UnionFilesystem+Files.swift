@@ -81,9 +81,14 @@ extension UnionFilesystem {
         return 0
     }
 
-    func release(_ fi: UnsafeMutablePointer<fuse_file_info>) -> Int32 {
-        let handle = UnionHandle.take(fi.pointee.fh)
-        table.unregister(handle)
+    /// Ends the handle in `fi`. `named` is whether libfuse still has a path for the file: when
+    /// not (it was unlinked while open and then its directory removed), libfuse cannot remove
+    /// the name it kept for it, so the last handle does (``removeOpenUnlinkedName(of:in:)``).
+    func release(_ fi: UnsafeMutablePointer<fuse_file_info>, named: Bool) -> Int32 {
+        guard let handle = UnionHandle.take(fi.pointee.fh) else { return 0 }
+        fi.pointee.fh = 0
+        let last = table.unregister(handle)
+        if !named && last, let file = handle.file { removeOpenUnlinkedName(of: handle.fd, in: file.branch) }
         close(handle.fd)
         return 0
     }
@@ -91,13 +96,13 @@ extension UnionFilesystem {
     @inline(__always)
     func readBuf(_ bufp: UnsafeMutablePointer<UnsafeMutablePointer<fuse_bufvec>?>, size: Int, offset: off_t,
                  fi: UnsafeMutablePointer<fuse_file_info>) -> Int32 {
-        let fd = UnionHandle.borrow(fi.pointee.fh) { $0.fd }
+        guard let fd = UnionHandle.borrow(fi.pointee.fh, { $0.fd }) else { return -EBADF }
         return spw_read_buf_fd(bufp, fd, size, offset)
     }
 
     @inline(__always)
     func read(_ buffer: UnsafeMutablePointer<CChar>, size: Int, offset: off_t, fi: UnsafeMutablePointer<fuse_file_info>) -> Int32 {
-        let fd = UnionHandle.borrow(fi.pointee.fh) { $0.fd }
+        guard let fd = UnionHandle.borrow(fi.pointee.fh, { $0.fd }) else { return -EBADF }
         let n = pread(fd, buffer, size, offset)
         return n >= 0 ? Int32(n) : -errno
     }
@@ -127,7 +132,7 @@ extension UnionFilesystem {
                 if moveOpenFile(handle, path: path, keepData: true) < 0 { return result }
                 chargeMovedFile(handle.fd)
             }
-        }
+        } ?? -Int(EBADF)
     }
 
     func write(_ path: UnsafePointer<CChar>?, _ buffer: UnsafePointer<CChar>, size: Int, offset: off_t,
@@ -160,7 +165,7 @@ extension UnionFilesystem {
         var st = stat()
         var area = stat()
         guard fstat(fd, &st) == 0, fstat(spill.fd, &area) == 0, st.st_dev == area.st_dev else { return (length, 0, 0) }
-        let growth = spillway_cap_growth(UInt64(at), UInt64(st.st_size), UInt64(length))
+        let growth = spillway_cap_growth(UInt64(clamping: at), UInt64(clamping: st.st_size), UInt64(clamping: length))
         guard let granted = slot.takeSpillRoom(growth) else { return (length, 0, st.st_size) }
         if granted == growth { return (length, granted, st.st_size) }
         let cut = Int(growth - granted)
@@ -181,7 +186,7 @@ extension UnionFilesystem {
     /// After the write: gives back the growth granted but not written (`written` < 0: failed).
     func settleSpillRoom(granted: UInt64, at: off_t, size: off_t, written: Int) {
         guard granted > 0 else { return }
-        let used = written > 0 ? spillway_cap_growth(UInt64(at), UInt64(size), UInt64(written)) : 0
+        let used = written > 0 ? spillway_cap_growth(UInt64(clamping: at), UInt64(clamping: size), UInt64(clamping: written)) : 0
         if used < granted { slot.refundSpillRoom(granted - used) }
     }
 
@@ -189,7 +194,7 @@ extension UnionFilesystem {
         if let fi {
             return Int32(changing(fi, path: path, keepData: size > 0) { fd in ftruncate(fd, size) == 0 ? 0 : -Int(errno) })
         }
-        guard let path else { return -ENOENT }
+        guard let path else { return -ESTALE }
         let union = UnionPath(cString: path)
         // A truncate by name is an open for writing, a change and a release.
         var info = fuse_file_info()
@@ -198,7 +203,7 @@ extension UnionFilesystem {
         let opened = open(union, flags: flags, fi: &info)
         if opened < 0 { return opened }
         let rc = Int32(changing(&info, path: path, keepData: size > 0) { fd in ftruncate(fd, size) == 0 ? 0 : -Int(errno) })
-        _ = release(&info)
+        _ = release(&info, named: true)
         return rc
     }
 
@@ -226,18 +231,18 @@ extension UnionFilesystem {
     func copyFileRange(_ pathIn: UnsafePointer<CChar>?, _ fiIn: UnsafeMutablePointer<fuse_file_info>, _ offIn: off_t,
                        _ pathOut: UnsafePointer<CChar>?, _ fiOut: UnsafeMutablePointer<fuse_file_info>, _ offOut: off_t,
                        _ length: Int, _ flags: Int32) -> Int {
-        let input = UnionHandle.borrow(fiIn.pointee.fh) { $0.fd }
+        guard let input = UnionHandle.borrow(fiIn.pointee.fh, { $0.fd }) else { return -Int(EBADF) }
         return changing(fiOut, path: pathOut) { out in
             guard let (allowed, granted, size) = claimSpillRoom(out, at: offOut, length: length) else { return -Int(ENOSPC) }
             var a = offIn, b = offOut
-            let n = spw_copy_file_range(input, &a, out, &b, allowed, UInt32(flags))
+            let n = spw_copy_file_range(input, &a, out, &b, allowed, UInt32(bitPattern: flags))
             settleSpillRoom(granted: granted, at: offOut, size: size, written: n)
             return n >= 0 ? n : -Int(errno)
         }
     }
 
     func lseek(_ offset: off_t, whence: Int32, fi: UnsafeMutablePointer<fuse_file_info>) -> off_t {
-        let fd = UnionHandle.borrow(fi.pointee.fh) { $0.fd }
+        guard let fd = UnionHandle.borrow(fi.pointee.fh, { $0.fd }) else { return off_t(-EBADF) }
         let at = Glibc.lseek(fd, offset, whence)
         return at >= 0 ? at : off_t(-errno)
     }
@@ -248,6 +253,6 @@ extension UnionFilesystem {
             defer { handle.file.unlock() }
             let rc = datasync != 0 ? fdatasync(handle.fd) : Glibc.fsync(handle.fd)
             return rc == 0 ? 0 : -errno
-        }
+        } ?? -EBADF
     }
 }

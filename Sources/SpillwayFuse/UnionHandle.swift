@@ -33,14 +33,17 @@ final class UnionHandle: @unchecked Sendable {
         UInt64(UInt(bitPattern: Unmanaged.passRetained(self).toOpaque()))
     }
 
-    /// The handle behind `fh`, without touching its reference count.
+    /// What `body` returns for the handle behind `fh`, without touching its reference count;
+    /// nil for `fh` 0 (a request with no handle of ours: the caller answers EBADF).
     @inline(__always)
-    static func borrow<R>(_ fh: UInt64, _ body: (UnionHandle) -> R) -> R {
-        Unmanaged<UnionHandle>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fh))!)._withUnsafeGuaranteedRef(body)
+    static func borrow<R>(_ fh: UInt64, _ body: (UnionHandle) -> R) -> R? {
+        guard let raw = UnsafeRawPointer(bitPattern: UInt(fh)) else { return nil }
+        return Unmanaged<UnionHandle>.fromOpaque(raw)._withUnsafeGuaranteedRef(body)
     }
 
-    /// Ends the retain of ``retainedBits()``.
-    static func take(_ fh: UInt64) -> UnionHandle {
-        Unmanaged<UnionHandle>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(fh))!).takeRetainedValue()
+    /// Ends the retain of ``retainedBits()``; nil for `fh` 0.
+    static func take(_ fh: UInt64) -> UnionHandle? {
+        guard let raw = UnsafeRawPointer(bitPattern: UInt(fh)) else { return nil }
+        return Unmanaged<UnionHandle>.fromOpaque(raw).takeRetainedValue()
     }
 }

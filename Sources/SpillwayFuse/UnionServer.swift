@@ -38,6 +38,8 @@ public enum UnionServer {
     public static func serve(_ union: UnionFilesystem, at mountPoint: String, foreground: Bool, debug: Bool = false,
                              pollMicroseconds: Int = defaultPollMicroseconds) throws(FuseUnionError) -> Int32 {
         servedUnion = union
+        // Files a server that was killed kept for descriptors that died with it.
+        union.removeLeftoverOpenUnlinkedFiles()
         umask(0)
         var argv = ["spillway-fuse", "-o", options]
         if debug { argv.append("-d") }

@@ -15,6 +15,7 @@ struct DrainCoreTests {
             SpillEntry(name: "a", kind: .regular, size: 10),
             SpillEntry(name: ".spillway-intent.1.2", kind: .regular, size: 40),
             SpillEntry(name: "fifo", kind: .special),
+            SpillEntry(name: ".fuse_hidden0000002a00000003", kind: .regular, size: 7),
         ])
         #expect(plan.steps == [
             .move("a", .regular, size: 10),

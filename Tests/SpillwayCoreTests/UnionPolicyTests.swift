@@ -37,8 +37,10 @@ import Testing
     @Test(arguments: [
         (".spillway-move.fuse.1.2", true), (".spillway-intent.77.8", true), (".spillway-move.", true),
         (".spillway-mov", false), (".spillway", false), ("spillway-move.x", false), (".s", false), ("", false), ("a.txt", false),
+        (".fuse_hidden0000002a00000003", true), (".fuse_hidden0000002A00000003", false), (".fuse_hidden0000002a0000000", false),
+        (".fuse_hidden0000002a000000030", false), (".fuse_hiddenx", false), (".fuse_hidden", false), (".f", false),
     ])
-    func listingsHideOnlyTheMoversTemporaries(name: String, hidden: Bool) {
+    func listingsHideOnlyTheMoversTemporariesAndOpenUnlinkedFiles(name: String, hidden: Bool) {
         name.withCString { #expect(UnionPolicy.isHidden($0) == hidden) }
     }
 

@@ -40,6 +40,8 @@ public enum DrainStep: Sendable, Equatable {
 /// before its subdirectories (files sorted by name, so a run is repeatable), and each directory
 /// is left (removed from the spill area) only after everything below it. The movers' own files
 /// (`.spillway-move.*`, `.spillway-intent.*`) are not part of the plan: recovery handles them.
+/// Nor are the FUSE union's files unlinked while open (`.fuse_hidden` + 16 hex digits, at the
+/// spill area's top): they have no name in the container's tree and go at their last close.
 public struct DrainPlan: Sendable, Equatable {
     public var steps: [DrainStep]
     /// Non-directories to move.
@@ -54,7 +56,7 @@ public struct DrainPlan: Sendable, Equatable {
         var files = 0
         var bytes: UInt64 = 0
         func visit(_ entries: [SpillEntry], prefix: String) {
-            let kept = entries.filter { !ShimMoveIntent.isProtocolName($0.name) }.sorted { $0.name < $1.name }
+            let kept = entries.filter { !ShimMoveIntent.isProtocolName($0.name) && !UnionPolicy.isOpenUnlinked($0.name) }.sorted { $0.name < $1.name }
             for entry in kept where entry.kind != .directory {
                 steps.append(.move(prefix + entry.name, entry.kind, size: entry.size))
                 files += 1

@@ -20,11 +20,35 @@ public enum UnionPolicy {
         errno == 122 /* EDQUOT */ || errno == 28 /* ENOSPC */
     }
 
-    /// Whether a name in a listing is one of the movers' own temporaries, which the union hides.
+    /// Whether a name in a listing is one of the movers' own temporaries or a file the union
+    /// keeps for a descriptor after its last name went (``isOpenUnlinked(_:)``); the union hides
+    /// both.
     public static func isHidden(_ name: UnsafePointer<CChar>) -> Bool {
+        guard name[0] == 0x2E else { return false }
         // ".spillway-move." and ".spillway-intent."
-        guard name[0] == 0x2E, name[1] == 0x73, name[2] == 0x70, name[3] == 0x69 else { return false }
-        return hasPrefix(name, ".spillway-move.") || hasPrefix(name, ".spillway-intent.")
+        if name[1] == 0x73, name[2] == 0x70, name[3] == 0x69 {
+            return hasPrefix(name, ".spillway-move.") || hasPrefix(name, ".spillway-intent.")
+        }
+        return name[1] == 0x66 && isOpenUnlinked(name)
+    }
+
+    /// The prefix of libfuse's names for files unlinked, or replaced by a rename, while open.
+    public static let openUnlinkedPrefix = ".fuse_hidden"
+
+    /// Whether `name` is exactly libfuse's name for a file unlinked while open: `.fuse_hidden`
+    /// and 16 lowercase hex digits (its node id and a counter, unique in the mount). The union
+    /// keeps such files at the top of their branch (docs/FUSE.md, "Files unlinked while open").
+    public static func isOpenUnlinked(_ name: UnsafePointer<CChar>) -> Bool {
+        guard hasPrefix(name, ".fuse_hidden") else { return false }
+        for i in 12..<28 {
+            let c = UInt8(bitPattern: name[i])
+            if !((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66)) { return false }
+        }
+        return name[28] == 0
+    }
+
+    public static func isOpenUnlinked(_ name: String) -> Bool {
+        name.withCString { isOpenUnlinked($0) }
     }
 
     private static func hasPrefix(_ name: UnsafePointer<CChar>, _ prefix: StaticString) -> Bool {
