@@ -73,6 +73,7 @@ final class DrainService: @unchecked Sendable {
         do {
             job = try lock.withLock { () throws -> Job in
                 if let running = jobs[container] {
+                    // Keep it running; a thread already past its loop restarts on seeing this.
                     running.stop = false
                     throw CancellationError()
                 }
@@ -85,11 +86,19 @@ final class DrainService: @unchecked Sendable {
         }
         let thread = Thread { [self] in
             let outcome = run(container: container, root: root, spill: spill, job: job)
-            lock.withLock {
+            // A start that came after the loop saw its stop request cleared the request too late
+            // to keep this thread: start the drain it asked for, instead of reporting a stop.
+            let revived = lock.withLock { () -> Bool in
                 finished[container] = job.tracker.progress
                 jobs.removeValue(forKey: container)
+                return outcome == .stopped && !job.stop
             }
-            finish(outcome)
+            if revived {
+                logger.info("drain restarted after a stop", metadata: ["id": "\(container)"])
+                start(container: container, root: root, spill: spill, finish: finish)
+            } else {
+                finish(outcome)
+            }
         }
         thread.name = "drain \(container)"
         thread.start()

@@ -138,6 +138,11 @@ public final class HeldDirectory: @unchecked Sendable {
         }
     }
 
+    /// Whether the directory has no entries but `.` and `..`.
+    public func isEmpty() throws(SystemError) -> Bool {
+        try entries().isEmpty
+    }
+
     /// The names in the directory (not `.` and `..`), with their `d_type`.
     func entries() throws(SystemError) -> [(name: String, type: UInt8)] {
         let copy = try duplicate()
