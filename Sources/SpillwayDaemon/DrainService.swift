@@ -14,6 +14,7 @@ import SystemPackage
 /// A drain makes passes until the spill area is empty; files it defers (a writer holds them, a
 /// library mover is busy, they are mapped) are retried every ``retryInterval``. It ends when the
 /// area is empty (the supervisor is told and clears the flag) or when it is stopped.
+// @unchecked: `jobs`, `finished` and every Job field are read and written only under `lock`.
 final class DrainService: @unchecked Sendable {
     /// The result a drain thread hands back.
     enum Outcome: Sendable {
@@ -21,6 +22,7 @@ final class DrainService: @unchecked Sendable {
         case stopped
     }
 
+    // @unchecked: `stop` and `tracker` are touched only under DrainService.lock.
     private final class Job: @unchecked Sendable {
         var stop = false
         var tracker: DrainProgressTracker

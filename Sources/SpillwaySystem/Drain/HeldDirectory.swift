@@ -9,6 +9,8 @@ import SystemPackage
 /// | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV`, or by an `*at` call on one plain name with
 /// `AT_SYMLINK_NOFOLLOW`, so nothing the container does to its tree (symlinks, renames, mounts)
 /// can lead the supervisor outside it. Closed when the last reference goes.
+// @unchecked: the descriptor and the display name never change after init; `released` is set
+// once, by the one owner that hands the descriptor to a directory stream.
 public final class HeldDirectory: @unchecked Sendable {
     public let fd: FileDescriptor
     /// Where it is, for messages only (never used to reach it).
