@@ -152,6 +152,15 @@ int sw_sys_close(int fd);
 long sw_sys_getcwd(char *buf, size_t size);
 ssize_t sw_sys_readlinkat(int dirfd, const char *path, char *buf, size_t size);
 
+/* Copy n bytes of the program's memory at src into dst, never faulting: 0, or
+ * -1 with errno EFAULT when any of it is not readable (the kernel's answer). */
+int sw_copy_in(void *dst, const void *src, size_t n);
+
+/* Copy the program's NUL-terminated string at path into out, never faulting:
+ * its length, or -1 with errno EFAULT (unreadable) or ENAMETOOLONG (no NUL in
+ * PATH_MAX bytes). Read a path from the program only through this. */
+ssize_t sw_copy_path(const char *path, char out[PATH_MAX]);
+
 /* --- Moves (move.c) --- */
 
 /* The xattr a moved file carries: "<dev>:<ino>" of its main-disk original. */

@@ -5,8 +5,12 @@
  * library never re-enters its own hooks and needs no re-entrancy guard.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -41,4 +45,45 @@ long sw_sys_getcwd(char *buf, size_t size) {
 
 ssize_t sw_sys_readlinkat(int dirfd, const char *path, char *buf, size_t size) {
     return (ssize_t)syscall(SYS_readlinkat, dirfd, path, buf, size);
+}
+
+/* Reads of the program's memory that cannot fault: process_vm_readv on this
+ * process copies what is readable and stops at the first address that is not,
+ * where a plain load would raise SIGSEGV in the program. */
+static ssize_t sw_sys_read_self(void *dst, const void *src, size_t n) {
+    struct iovec local = {.iov_base = dst, .iov_len = n};
+    struct iovec remote = {.iov_base = (void *)src, .iov_len = n};
+    return (ssize_t)syscall(SYS_process_vm_readv, getpid(), &local, 1UL, &remote, 1UL, 0UL);
+}
+
+int sw_copy_in(void *dst, const void *src, size_t n) {
+    if (n == 0) return 0;
+    ssize_t got = sw_sys_read_self(dst, src, n);
+    if (got == (ssize_t)n) return 0;
+    if (got >= 0 || errno == EFAULT) errno = EFAULT;
+    return -1;
+}
+
+ssize_t sw_copy_path(const char *path, char out[PATH_MAX]) {
+    size_t have = 0;
+    while (have < PATH_MAX) {
+        /* One page at a time: a string may end just before an unmapped page. */
+        uintptr_t at = (uintptr_t)path + have;
+        size_t chunk = 4096 - (at & 4095);
+        if (chunk > PATH_MAX - have) chunk = PATH_MAX - have;
+        ssize_t got = sw_sys_read_self(out + have, path + have, chunk);
+        if (got <= 0) {
+            if (got == 0 || errno == EFAULT) errno = EFAULT;
+            return -1;
+        }
+        char *nul = memchr(out + have, '\0', (size_t)got);
+        if (nul != NULL) return (ssize_t)(nul - out);
+        have += (size_t)got;
+        if ((size_t)got < chunk) {
+            errno = EFAULT;
+            return -1;
+        }
+    }
+    errno = ENAMETOOLONG;
+    return -1;
 }

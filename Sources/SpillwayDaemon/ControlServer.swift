@@ -103,12 +103,12 @@ public enum ControlServer {
                 let follow = request.uri.queryParameters.get("follow") == "1"
                 let log = handler.events
                 if !follow {
-                    let lines = try await log.history(since: since).map { try line($0, encoder) }
+                    let lines = try log.history(since: since).map { try line($0, encoder) }
                     return Response(status: .ok, headers: [.contentType: "application/x-ndjson"],
                                     body: .init(contentsOf: lines))
                 }
-                let live = await log.subscribe()
-                let backlog = try await log.history(since: since)
+                let live = log.subscribe()
+                let backlog = try log.history(since: since)
                 let lastBacklog = backlog.last?.seq ?? since
                 let stream = AsyncThrowingStream<ByteBuffer, Error> { continuation in
                     let task = Task {

@@ -14,6 +14,7 @@ import SystemPackage
 /// A drain makes passes until the spill area is empty; files it defers (a writer holds them, a
 /// library mover is busy, they are mapped) are retried every ``retryInterval``. It ends when the
 /// area is empty (the supervisor is told and clears the flag) or when it is stopped.
+// @unchecked: `jobs`, `finished` and every Job field are read and written only under `lock`.
 final class DrainService: @unchecked Sendable {
     /// The result a drain thread hands back.
     enum Outcome: Sendable {
@@ -21,6 +22,7 @@ final class DrainService: @unchecked Sendable {
         case stopped
     }
 
+    // @unchecked: `stop` and `tracker` are touched only under DrainService.lock.
     private final class Job: @unchecked Sendable {
         var stop = false
         var tracker: DrainProgressTracker
@@ -73,6 +75,7 @@ final class DrainService: @unchecked Sendable {
         do {
             job = try lock.withLock { () throws -> Job in
                 if let running = jobs[container] {
+                    // Keep it running; a thread already past its loop restarts on seeing this.
                     running.stop = false
                     throw CancellationError()
                 }
@@ -85,11 +88,19 @@ final class DrainService: @unchecked Sendable {
         }
         let thread = Thread { [self] in
             let outcome = run(container: container, root: root, spill: spill, job: job)
-            lock.withLock {
+            // A start that came after the loop saw its stop request cleared the request too late
+            // to keep this thread: start the drain it asked for, instead of reporting a stop.
+            let revived = lock.withLock { () -> Bool in
                 finished[container] = job.tracker.progress
                 jobs.removeValue(forKey: container)
+                return outcome == .stopped && !job.stop
             }
-            finish(outcome)
+            if revived {
+                logger.info("drain restarted after a stop", metadata: ["id": "\(container)"])
+                start(container: container, root: root, spill: spill, finish: finish)
+            } else {
+                finish(outcome)
+            }
         }
         thread.name = "drain \(container)"
         thread.start()

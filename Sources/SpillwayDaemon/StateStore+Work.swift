@@ -10,6 +10,7 @@ extension StateStore {
 
 /// The drain's intent records in the state database (table `work`, kind `drain-move`), each call
 /// one transaction with `synchronous = FULL`: a record the engine was told is stored is on disk.
+// @unchecked: it holds only the StateStore (Sendable: GRDB serialises every access).
 public final class StoreMoveJournal: MoveJournal, @unchecked Sendable {
     let store: StateStore
 

@@ -199,7 +199,10 @@ public actor Supervisor: ControlHandler {
     public func unregister(_ nameOrID: String) async throws {
         let managed = try resolve(nameOrID)
         let id = managed.record.id
-        if let spill = managed.spill, let used = try? spill.read().used, used > 0 {
+        // A partition's usage counts its own metadata too (an empty btrfs subvolume refers to
+        // 16 KiB): only files in it keep the container registered.
+        if let spill = managed.spill, let used = try? spill.read().used, used > 0,
+           (try? managed.partition.map({ try HeldDirectory.openRoot($0.path).isEmpty() })) != true {
             throw ControlError.conflict(
                 "container '\(id)' still has \(ByteSize(bytes: used)) in its spill area; raise its quota with `spillway grow \(id)` so they move back, then unregister it")
         }
@@ -434,8 +437,7 @@ public actor Supervisor: ControlHandler {
 
     @discardableResult
     func emit(_ event: EventRecord) throws -> EventRecord {
-        let stored = try store.append(event)
-        Task { [events] in await events.publish(stored) }
+        let stored = try events.emit(event)
         logger.info("event", metadata: ["container": "\(event.container)", "kind": "\(event.kind)"])
         return stored
     }
@@ -443,6 +445,6 @@ public actor Supervisor: ControlHandler {
     /// Releases slots and mounts at shutdown (partitions stay; the next start resumes them).
     public func shutdown() async {
         drains.stopAll()
-        await events.finishAll()
+        events.finishAll()
     }
 }

@@ -17,7 +17,7 @@ struct WebhookService: Service {
     static let delays: [Duration] = [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(16), .seconds(30)]
 
     func run() async throws {
-        let stream = await events.subscribe()
+        let stream = events.subscribe()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         do {

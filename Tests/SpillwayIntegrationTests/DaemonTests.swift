@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SpillwayTestSupport
 import Testing
 
@@ -115,6 +116,70 @@ struct DaemonTests {
         #expect(metrics.contains("spillway_state{container=\"c1\",id=\"c1\",state=\"spilling\"} 1"), "\(metrics)")
         #expect(metrics.contains("spillway_state{container=\"c2\",id=\"c2\",state=\"normal\"} 1"))
         #expect(metrics.contains("spillway_limit_bytes{container=\"c1\",id=\"c1\"} 67108864"))
+    }
+
+    /// The sequence numbers in JSON event lines, in the order the lines came.
+    static func sequence(_ lines: [String]) -> [Int64] {
+        lines.compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+            return (object["seq"] as? NSNumber)?.int64Value
+        }
+    }
+
+    /// Events come from concurrent requests and the poll loop at once: the stored log, `events
+    /// --follow` and the webhook must all see one sequence, in order, with no gap.
+    @Test func eventsReachEveryChannelInOrderWithNoGap() throws {
+        try #require(getuid() == 0, "these tests mount loop devices and must run as root")
+        let hookFile = FileManager.default.temporaryDirectory.appendingPathComponent("hook-\(UUID().uuidString)").path
+        let hook = try Collector(["python3", Self.fixtures + "/webhook_server.py", hookFile])
+        defer { hook.stop(); try? FileManager.default.removeItem(atPath: hookFile) }
+        #expect(Self.wait { !hook.lines.isEmpty })
+        // One shared spill area (no partitions), so that a registration costs the daemon no
+        // filesystem work and 1,000 of them fit in the test's time.
+        let daemon = try DaemonFixture(extraConfig: """
+            webhook_url = "http://127.0.0.1:\(hook.lines.first ?? "0")/hook"
+            partition_min_containers = 10000
+            """)
+        defer { daemon.destroy() }
+        let ids = (0..<50).map { "ev\($0)" }
+        for id in ids { try daemon.makeContainer(id, limit: "256M") }
+        try daemon.start()
+        let follow = try Collector([Paths.spillway, "events", "--follow", "--json", "--socket", daemon.socket])
+        defer { follow.stop() }
+        // `events --follow` is connected once it has passed on an event emitted after it started.
+        let marker = try daemon.spillway("register", "marker", "--root", try daemon.makeContainer("marker", limit: "256M"))
+        try #require(marker.status == 0, "\(marker)")
+        #expect(Self.wait { !follow.lines.isEmpty }, "events --follow printed nothing")
+
+        // 50 containers, each registered and unregistered 10 times, from 8 clients at once: 1,000
+        // state changes, with the poll loop's own events in between.
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for id in ids.enumerated().filter({ $0.offset % 8 == worker }).map(\.element) {
+                for _ in 0..<10 {
+                    for argv in [["register", id, "--root", daemon.main.mountPoint + "/" + id], ["unregister", id]] {
+                        let result = (try? Command.run([Paths.spillway] + argv + ["--socket", daemon.socket]))
+                        if result?.status != 0 { failures.withLock { $0.append("\(argv): \(String(describing: result))") } }
+                    }
+                }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0.prefix(3) })")
+
+        let stored = try Self.sequence(Command.check([Paths.spillway, "events", "--json", "--socket", daemon.socket]).split(separator: "\n").map(String.init))
+        #expect(stored.count >= 1_001, "\(stored.count) events stored")
+        #expect(stored == Array(1...Int64(stored.count)), "the stored log has gaps or is out of order")
+        let last = stored.last ?? 0
+        let fromMarker = stored.filter { $0 >= (Self.sequence(follow.lines).first ?? 1) }
+        func hookLines() -> [String] {
+            ((try? String(contentsOfFile: hookFile, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+        #expect(Self.wait(seconds: 60) { Self.sequence(follow.lines).last == last }, "events --follow stopped at \(Self.sequence(follow.lines).last ?? 0) of \(last)")
+        #expect(Self.sequence(follow.lines) == fromMarker, "events --follow saw another sequence")
+        #expect(Self.wait(seconds: 120) { Self.sequence(hookLines()).last == last }, "the webhook stopped at \(Self.sequence(hookLines()).last ?? 0) of \(last)")
+        let hooked = Self.sequence(hookLines())
+        #expect(hooked.count >= 1_001, "the webhook saw \(hooked.count) events")
+        #expect(hooked == stored.filter { $0 >= (hooked.first ?? 1) }, "the webhook saw another sequence")
     }
 
     @Test func partitionsFollowThePlanFromTheThresholdCountOn() throws {

@@ -383,8 +383,29 @@ struct ParityTests {
         ]
     }()
 
+    /// POSIX fidelity (issue 16): each class of call the kernel answers with a specific errno, made
+    /// by CShim/tests/posix_probe.c (`X` the glibc build, `XM` the musl build with the musl
+    /// library), one line per call with its result and errno.
+    static let posix: [Scenario] = {
+        let x = "X() { $POSIX_PROBE \"$@\"; }; XM() { LD_PRELOAD=$MUSL_PRELOAD $POSIX_PROBE_MUSL \"$@\"; }; "
+        let nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups"
+        return [
+            s("posix ENOTDIR", x + "X calls a.txt/x b.txt/x spillonly/p.txt/x both/s1.txt/x both/m1.txt/x/y link-b/x spillonly/q/r.txt/ bigs.bin/."),
+            s("posix ENOTDIR musl", x + "XM calls a.txt/x b.txt/x spillonly/p.txt/x both/s1.txt/x link-b/x spillonly/q/r.txt/"),
+            s("posix ELOOP", x + "ln -s l2 l1 && ln -s l1 l2 && mkdir spillonly/L && ln -s ../L/b spillonly/L/a && ln -s a spillonly/L/b && ln -s self both/self && X look l1 l1/x spillonly/L/a spillonly/L/a/x both/self both/self/x && XM look l1/x spillonly/L/a"),
+            s("posix EACCES non-root", x + "mkdir -m 700 spillonly/priv both/priv && touch spillonly/priv/f && chown -R 1234:1234 spillonly/priv both/priv && \(nobody) $POSIX_PROBE calls perm/f-main perm/f-spill perm/nope perm/sub/x spillonly/priv/f spillonly/priv/nope both/priv/x"),
+            s("posix EFAULT", x + "X efault; XM efault"),
+            s("posix unknown flags", x + "X flags b.txt; X flags a.txt; X flags spillonly/p.txt; XM flags b.txt"),
+            s("posix 4095-byte paths", x + "X long both; X long spillonly; X long mainonly; X long spillonly/q"),
+            s("posix dot names", x + "X dots spillonly/q; X dots both; X dots mainonly; X dots spillonly; XM dots spillonly/q"),
+            s("posix listing dot-dot", "ls -la spillonly spillonly/q both mainonly | grep -v '^total' | awk '{print $1, $NF}'; stat -c '%n %F %a %u' spillonly/.. spillonly/q/.. spillonly/q/../.. both/sub/.. mainonly/y/.."),
+            s("posix open-unlinked", x + "X unlinked b.txt; X unlinked a.txt; X unlinked spillonly/new; X unlinked both/m1.txt; X unlinked mainonly/new; XM unlinked both/s1.txt"),
+            s("posix unix sockets", x + "X sockets spillonly; X sockets both; X sockets mainonly; X sockets spillonly/q; XM sockets spillonly"),
+        ]
+    }()
+
     enum Group: String, CaseIterable, Sendable, CustomTestStringConvertible {
-        case shell, coreutils, archives, python, git, probe, musl
+        case shell, coreutils, archives, python, git, probe, musl, posix
         var testDescription: String { rawValue }
         var scenarios: [Scenario] {
             switch self {
@@ -395,6 +416,7 @@ struct ParityTests {
             case .git: ParityTests.git
             case .probe: ParityTests.probe
             case .musl: ParityTests.musl
+            case .posix: ParityTests.posix
             }
         }
     }
@@ -448,6 +470,8 @@ struct ParityTests {
         ]
         env["P"] = Paths.testProgram("ns-probe")
         env["NSPROBE_MUSL"] = Paths.testProgram("ns-probe-musl")
+        env["POSIX_PROBE"] = Paths.testProgram("posix-probe")
+        env["POSIX_PROBE_MUSL"] = Paths.testProgram("posix-probe-musl")
         env["MUSL_PRELOAD"] = mode == .plain ? "" : Paths.muslLibrary
         if mode != .plain, let slot = layout.slots[mode] {
             env["LD_PRELOAD"] = Paths.glibcLibrary

@@ -8,6 +8,8 @@ import Foundation
 /// iptables. It never talks to the machine's own Docker. ``destroy()`` removes every container,
 /// stops dockerd (by its pid), its containerd and shims, and unmounts what they left under the
 /// data root; safe to call twice, and called by `deinit`.
+// @unchecked: made and destroyed by one caller (the demo or a test); nothing in it is shared
+// between threads while it changes.
 public final class PrivateDockerd: @unchecked Sendable {
     public let base: String
     public var socket: String { base + "/docker.sock" }

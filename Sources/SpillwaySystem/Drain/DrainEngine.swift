@@ -25,6 +25,8 @@ import SystemPackage
 /// Batches overlap: while one batch's copies reach the disk, are renamed into place and their
 /// sources removed (its *tail*, on a thread of its own), the next batch is opened and copied.
 /// Only one tail runs at a time, in batch order; a pass waits for the last one before it ends.
+// @unchecked: a pass runs on one thread at a time (DrainService starts one per container); the
+// worker threads it starts share only what `concurrently` hands each of them and the journal.
 public final class DrainEngine: @unchecked Sendable {
     public struct Options: Sendable {
         /// Files per batch (per durability barrier).
@@ -632,7 +634,7 @@ public final class DrainEngine: @unchecked Sendable {
 }
 
 /// A directory of the spill area and the same directory in the tree.
-final class DirectoryPair: @unchecked Sendable {
+final class DirectoryPair: Sendable {
     let tree: HeldDirectory
     let spill: HeldDirectory
     init(tree: HeldDirectory, spill: HeldDirectory) {
@@ -702,6 +704,8 @@ struct PendingMove {
     }
 
     /// Closes the descriptors when the last copy of the item goes.
+    // @unchecked: descriptors are appended by the item's one owner before it is shared; closed
+    // once, in deinit.
     final class Closer: @unchecked Sendable {
         var fds: [FileDescriptor] = []
         deinit { fds.forEach { try? $0.close() } }
@@ -728,6 +732,7 @@ struct Prepared {
 }
 
 /// Hands out runs of indices to threads, in order.
+// @unchecked: `next` is read and written only under `lock`.
 final class ChunkCounter: @unchecked Sendable {
     private var next = 0
     private let lock = NSLock()
@@ -744,6 +749,8 @@ final class ChunkCounter: @unchecked Sendable {
 
 /// The second half of a batch, on its way in the background: what it moves, what it reports,
 /// and whether it is over.
+// @unchecked: the tail's thread writes `items`, `result`, `reports` and `error`, then signals
+// `done`; the pass reads them only after waiting on `done`.
 final class Tail: @unchecked Sendable {
     var items: [PendingMove]
     let leaves: [(String, stat?)]

@@ -9,6 +9,8 @@ import SystemPackage
 /// | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV`, or by an `*at` call on one plain name with
 /// `AT_SYMLINK_NOFOLLOW`, so nothing the container does to its tree (symlinks, renames, mounts)
 /// can lead the supervisor outside it. Closed when the last reference goes.
+// @unchecked: the descriptor and the display name never change after init; `released` is set
+// once, by the one owner that hands the descriptor to a directory stream.
 public final class HeldDirectory: @unchecked Sendable {
     public let fd: FileDescriptor
     /// Where it is, for messages only (never used to reach it).
@@ -136,6 +138,11 @@ public final class HeldDirectory: @unchecked Sendable {
         guard spillway_syncfs(fd.rawValue) == 0 else {
             throw SystemError("sync the filesystem of", path: display, syscall: "syncfs", errno: Errno(rawValue: errno))
         }
+    }
+
+    /// Whether the directory has no entries but `.` and `..`.
+    public func isEmpty() throws(SystemError) -> Bool {
+        try entries().isEmpty
     }
 
     /// The names in the directory (not `.` and `..`), with their `d_type`.

@@ -8,6 +8,8 @@ import SpillwaySystem
 /// The demo's scenario and everything it made, so that ``cleanUp()`` (at the end, on an error,
 /// on SIGINT or SIGTERM) removes exactly that: containers, dockerd and its containerd, the
 /// daemon, mounts, loop devices and the work directory.
+// @unchecked: the scenario runs on one thread; the signal handler only calls cleanUp(), which
+// takes the same lock as every change to what the demo made.
 final class Demo: @unchecked Sendable {
     struct Writer {
         let name: String
