@@ -29,9 +29,16 @@ extension UnionFilesystem {
         if kind == .spill && (st.pointee.st_mode & S_IFMT) == S_IFDIR {
             // A directory in both places keeps its main half's identity, so programs that
             // check a directory's inode before and after working in it (tar) see one directory
-            // whichever half was made first.
+            // whichever half was made first; and its mode and owner, the container's: the spill
+            // half mirrors them when the union makes it, but a spill area's own top is the
+            // supervisor's, private to root (`ls -la` of a directory shows it as `..`).
             var onMain = stat()
-            if main.status(path + 1, &onMain) == 0 && (onMain.st_mode & S_IFMT) == S_IFDIR { st.pointee.st_ino = onMain.st_ino }
+            if main.status(path + 1, &onMain) == 0 && (onMain.st_mode & S_IFMT) == S_IFDIR {
+                st.pointee.st_ino = onMain.st_ino
+                st.pointee.st_mode = onMain.st_mode
+                st.pointee.st_uid = onMain.st_uid
+                st.pointee.st_gid = onMain.st_gid
+            }
         }
         return 0
     }
