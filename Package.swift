@@ -121,7 +121,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SpillwayIntegrationTests",
-            dependencies: ["SpillwaySystem", "SpillwayCore", "CSpillway", "SpillwayTestSupport"],
+            dependencies: ["SpillwaySystem", "SpillwayCore", "SpillwayFuse", "CSpillway", "SpillwayTestSupport"],
             exclude: ["Fixtures"]
         ),
     ]
