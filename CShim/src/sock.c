@@ -348,16 +348,20 @@ SW_EXPORT int bind(int fd, SW_CSA_ARG addr_arg, socklen_t len) {
     const struct sockaddr *addr = SW_SA(addr_arg);
     struct sockaddr_un copy;
     char path[SW_SUN_MAX + 1];
-    sw_ensure_init();
-    /* The one look at the address: its family (a copy, as bind is made once a socket). */
-    if (sw_cfg.slot == NULL || !sw_sun_read(addr, len, &copy, path)) return sw_real_bind_call(fd, addr, len);
-    sw_sock_note_seen();
     struct sw_bind b = {fd, addr, len, path};
-    if (SW_IDLE()) {
-        /* A socket is a new name too: made in the spill area when the main disk is full. */
-        int rc = sw_bind_op(AT_FDCWD, path, &b);
-        return SW_CREATE_RETRY(rc, AT_FDCWD, path, sw_bind_op, &b);
+    if (__builtin_expect(SW_IDLE(), 1)) {
+        /* While `normal` the address is read only when the table may hold its name, or when
+         * the main disk is full: a socket is a new name too, made in the spill area then. */
+        if (SW_UNLIKELY(__atomic_load_n(&sw_names_used, __ATOMIC_RELAXED)) && sw_sun_read(addr, len, &copy, path))
+            return SW_CREATE_RETRY(sw_bind_op(AT_FDCWD, path, &b), AT_FDCWD, path, sw_bind_op, &b);
+        int rc = sw_real_bind_call(fd, addr, len);
+        if (SW_UNLIKELY(rc < 0) && (errno == EDQUOT || errno == ENOSPC) && sw_sun_read(addr, len, &copy, path))
+            rc = sw_create_retry(rc, AT_FDCWD, path, sw_bind_op, &b);
+        return rc;
     }
+    /* Active: the one look at the address (a copy; bind is made once a socket). */
+    if (!sw_sun_read(addr, len, &copy, path)) return sw_real_bind_call(fd, addr, len);
+    sw_sock_note_seen();
     return sw_create_node(AT_FDCWD, path, sw_bind_op, &b);
 }
 
