@@ -366,13 +366,17 @@ SW_EXPORT int bind(int fd, SW_CSA_ARG addr_arg, socklen_t len) {
 }
 
 /*
- * A call that named a socket failed with ENOENT on the program's address
- * (copy, path): where the union finds the name, into *there. 1 when it is
- * somewhere the program's address does not reach, *tmpfd to close after.
+ * A call that named a socket with the program's address (len bytes at addr)
+ * failed with ENOENT: where the union finds that name, into *there. 1 when it
+ * is an AF_UNIX path living where the address does not reach; the caller
+ * closes *tmpfd after its call (sw_sun_done). Keeps errno.
  */
-static int sw_sun_elsewhere(const char *path, struct sockaddr_un *there, socklen_t *tl, int *tmpfd) {
+static int sw_sun_elsewhere(const struct sockaddr *addr, socklen_t len, struct sockaddr_un *there, socklen_t *tl, int *tmpfd) {
+    struct sockaddr_un copy;
+    char path[SW_SUN_MAX + 1];
     char alt[PATH_MAX];
     int use_dirfd;
+    if (!sw_sun_read(addr, len, &copy, path)) return 0;
     int saved = errno;
     const char *use = sw_name_lookup(AT_FDCWD, path, 1, alt, &use_dirfd);
     int found = use != path && (*tl = sw_sun_for(use, there, tmpfd)) != 0;
@@ -389,12 +393,10 @@ static inline int sw_sun_retry(long rc) {
 SW_EXPORT int connect(int fd, SW_CSA_ARG addr_arg, socklen_t len) {
     const struct sockaddr *addr = SW_SA(addr_arg);
     int rc = sw_real_connect_call(fd, addr, len);
-    if (!sw_sun_retry(rc)) return rc;
-    struct sockaddr_un copy, there;
-    char path[SW_SUN_MAX + 1];
+    struct sockaddr_un there;
     socklen_t tl;
     int tmpfd;
-    if (!sw_sun_read(addr, len, &copy, path) || !sw_sun_elsewhere(path, &there, &tl, &tmpfd)) return rc;
+    if (!sw_sun_retry(rc) || !sw_sun_elsewhere(addr, len, &there, &tl, &tmpfd)) return rc;
     rc = sw_real_connect_call(fd, (const struct sockaddr *)&there, tl);
     sw_sun_done(tmpfd);
     return rc;
@@ -410,37 +412,37 @@ SW_EXPORT int __connect(int fd, SW_CSA_ARG addr, socklen_t len) {
 SW_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, SW_CSA_ARG addr_arg, socklen_t len) {
     const struct sockaddr *addr = SW_SA(addr_arg);
     ssize_t rc = sw_real_sendto_call(fd, buf, n, flags, addr, len);
-    if (!sw_sun_retry(rc)) return rc;
-    struct sockaddr_un copy, there;
-    char path[SW_SUN_MAX + 1];
+    struct sockaddr_un there;
     socklen_t tl;
     int tmpfd;
-    if (!sw_sun_read(addr, len, &copy, path) || !sw_sun_elsewhere(path, &there, &tl, &tmpfd)) return rc;
+    if (!sw_sun_retry(rc) || !sw_sun_elsewhere(addr, len, &there, &tl, &tmpfd)) return rc;
     rc = sw_real_sendto_call(fd, buf, n, flags, (const struct sockaddr *)&there, tl);
     sw_sun_done(tmpfd);
     return rc;
+}
+
+/* The program's msghdr at msg, read: 1 when readable. Keeps errno. */
+static int sw_msg_read(const struct msghdr *msg, struct msghdr *mh) {
+    int saved = errno;
+    int ok = sw_copy_in(mh, msg, sizeof *mh) == 0;
+    errno = saved;
+    return ok;
 }
 
 /* sendmsg of the program's msghdr at msg failed with rc, ENOENT: send it again
  * to where the union finds its name. */
 static ssize_t sw_sendmsg_elsewhere(ssize_t rc, int fd, const struct msghdr *msg, int flags) {
     struct msghdr mh;
-    struct sockaddr_un copy, there;
-    char path[SW_SUN_MAX + 1];
+    struct sockaddr_un there;
     socklen_t tl;
     int tmpfd;
-    int saved = errno;
-    int ok = sw_copy_in(&mh, msg, sizeof mh) == 0;
-    errno = saved;
-    if (!ok || !sw_sun_read(mh.msg_name, mh.msg_namelen, &copy, path) || !sw_sun_elsewhere(path, &there, &tl, &tmpfd))
-        return rc;
+    if (!sw_msg_read(msg, &mh) || !sw_sun_elsewhere(mh.msg_name, mh.msg_namelen, &there, &tl, &tmpfd)) return rc;
     mh.msg_name = &there;
     mh.msg_namelen = tl;
     rc = sw_real_sendmsg_call(fd, &mh, flags);
     sw_sun_done(tmpfd);
     return rc;
 }
-
 
 SW_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
     ssize_t rc = sw_real_sendmsg_call(fd, msg, flags);
@@ -454,19 +456,15 @@ static int sw_real_sendmmsg_call(int fd, struct mmsghdr *vec, unsigned int vlen,
     return fn(fd, vec, vlen, flags);
 }
 
-/* Does message i of vec name a socket that lives where its address does not reach? */
+/* Does message m name a socket that lives where its address does not reach? */
 static int sw_mmsg_elsewhere(const struct mmsghdr *m) {
     struct msghdr mh;
-    struct sockaddr_un copy, there;
-    char path[SW_SUN_MAX + 1];
+    struct sockaddr_un there;
     socklen_t tl;
     int tmpfd;
-    int saved = errno;
-    int found = sw_copy_in(&mh, &m->msg_hdr, sizeof mh) == 0 && sw_sun_read(mh.msg_name, mh.msg_namelen, &copy, path) &&
-                sw_sun_elsewhere(path, &there, &tl, &tmpfd);
-    if (found) sw_sun_done(tmpfd);
-    errno = saved;
-    return found;
+    if (!sw_msg_read(&m->msg_hdr, &mh) || !sw_sun_elsewhere(mh.msg_name, mh.msg_namelen, &there, &tl, &tmpfd)) return 0;
+    sw_sun_done(tmpfd);
+    return 1;
 }
 
 /*
@@ -524,24 +522,21 @@ static inline int sw_sock_watching_names(void) {
     return __atomic_load_n(&sw_names_used, __ATOMIC_RELAXED) || !SW_IDLE();
 }
 
-SW_EXPORT int getsockname(int fd, SW_SA_ARG addr_arg, socklen_t *alen) {
-    struct sockaddr *addr = SW_SA(addr_arg);
+/* getsockname or getpeername (call), the program's name given back. */
+static int sw_sock_name_of(int fd, struct sockaddr *addr, socklen_t *alen, int (*call)(int, struct sockaddr *, socklen_t *)) {
     socklen_t cap;
-    if (__builtin_expect(!sw_sock_watching_names(), 1) || !sw_sun_room(addr, alen, &cap))
-        return sw_real_getsockname_call(fd, addr, alen);
-    int rc = sw_real_getsockname_call(fd, addr, alen);
-    if (rc == 0) sw_sun_give_back(addr, alen, cap, fd, sw_real_getsockname_call);
+    if (__builtin_expect(!sw_sock_watching_names(), 1) || !sw_sun_room(addr, alen, &cap)) return call(fd, addr, alen);
+    int rc = call(fd, addr, alen);
+    if (rc == 0) sw_sun_give_back(addr, alen, cap, fd, call);
     return rc;
 }
 
-SW_EXPORT int getpeername(int fd, SW_SA_ARG addr_arg, socklen_t *alen) {
-    struct sockaddr *addr = SW_SA(addr_arg);
-    socklen_t cap;
-    if (__builtin_expect(!sw_sock_watching_names(), 1) || !sw_sun_room(addr, alen, &cap))
-        return sw_real_getpeername_call(fd, addr, alen);
-    int rc = sw_real_getpeername_call(fd, addr, alen);
-    if (rc == 0) sw_sun_give_back(addr, alen, cap, fd, sw_real_getpeername_call);
-    return rc;
+SW_EXPORT int getsockname(int fd, SW_SA_ARG addr, socklen_t *alen) {
+    return sw_sock_name_of(fd, SW_SA(addr), alen, sw_real_getsockname_call);
+}
+
+SW_EXPORT int getpeername(int fd, SW_SA_ARG addr, socklen_t *alen) {
+    return sw_sock_name_of(fd, SW_SA(addr), alen, sw_real_getpeername_call);
 }
 
 static int sw_real_accept4_call(int fd, struct sockaddr *addr, socklen_t *alen, int flags, int four) {
@@ -610,11 +605,8 @@ static ssize_t sw_real_recvmsg_call(int fd, struct msghdr *msg, int flags) {
 
 SW_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
     struct msghdr before;
-    int saved = errno;
-    if (__builtin_expect(!sw_sock_watching(), 1) || sw_copy_in(&before, msg, sizeof before) != 0 || before.msg_name == NULL) {
-        errno = saved;
+    if (__builtin_expect(!sw_sock_watching(), 1) || !sw_msg_read(msg, &before) || before.msg_name == NULL)
         return sw_real_recvmsg_call(fd, msg, flags);
-    }
     ssize_t rc = sw_real_recvmsg_call(fd, msg, flags);
     if (rc >= 0) sw_sun_give_back(before.msg_name, &msg->msg_namelen, before.msg_namelen, -1, NULL);
     return rc;
