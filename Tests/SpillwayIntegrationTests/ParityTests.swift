@@ -415,7 +415,7 @@ struct ParityTests {
                 with socketserver.UnixStreamServer('spillonly/run/app.sock', Echo) as srv, socketserver.UnixDatagramServer('spillonly/run/dg.sock', Upper) as dg:
                     for s in (srv, dg): threading.Thread(target=s.serve_forever, daemon=True).start()
                     print(srv.server_address, dg.server_address, sorted(os.listdir('spillonly/run')))
-                    c = socket.socket(socket.AF_UNIX); c.settimeout(20); c.connect('spillonly/run/app.sock'); c.sendall(b'ping\n')
+                    c = socket.socket(socket.AF_UNIX); c.settimeout(20); c.connect('spillonly/run/app.sock'); c.sendall(b'ping\\n')
                     print(c.makefile('rb').readline(), c.getpeername())
                     d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d.settimeout(20); d.bind('spillonly/run/cli.sock')
                     d.sendto(b'hello', 'spillonly/run/dg.sock'); print(d.recvfrom(100), d.getsockname())
