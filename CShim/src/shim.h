@@ -156,6 +156,10 @@ ssize_t sw_sys_readlinkat(int dirfd, const char *path, char *buf, size_t size);
  * -1 with errno EFAULT when any of it is not readable (the kernel's answer). */
 int sw_copy_in(void *dst, const void *src, size_t n);
 
+/* Copy n bytes from src into the program's memory at dst, never faulting: 0, or
+ * -1 with errno EFAULT when any of it is not writable. */
+int sw_copy_out(void *dst, const void *src, size_t n);
+
 /* Copy the program's NUL-terminated string at path into out, never faulting:
  * its length, or -1 with errno EFAULT (unreadable) or ENAMETOOLONG (no NUL in
  * PATH_MAX bytes). Read a path from the program only through this. */

@@ -47,7 +47,7 @@ ssize_t sw_sys_readlinkat(int dirfd, const char *path, char *buf, size_t size) {
     return (ssize_t)syscall(SYS_readlinkat, dirfd, path, buf, size);
 }
 
-/* Reads of the program's memory that cannot fault: process_vm_readv on this
+/* Reads (and writes) of the program's memory that cannot fault: process_vm_readv on this
  * process copies what is readable and stops at the first address that is not,
  * where a plain load would raise SIGSEGV in the program. */
 static ssize_t sw_sys_read_self(void *dst, const void *src, size_t n) {
@@ -61,6 +61,16 @@ int sw_copy_in(void *dst, const void *src, size_t n) {
     ssize_t got = sw_sys_read_self(dst, src, n);
     if (got == (ssize_t)n) return 0;
     if (got >= 0 || errno == EFAULT) errno = EFAULT;
+    return -1;
+}
+
+int sw_copy_out(void *dst, const void *src, size_t n) {
+    if (n == 0) return 0;
+    struct iovec local = {.iov_base = (void *)src, .iov_len = n};
+    struct iovec remote = {.iov_base = dst, .iov_len = n};
+    ssize_t put = (ssize_t)syscall(SYS_process_vm_writev, getpid(), &local, 1UL, &remote, 1UL, 0UL);
+    if (put == (ssize_t)n) return 0;
+    if (put >= 0 || errno == EFAULT) errno = EFAULT;
     return -1;
 }
 

@@ -408,7 +408,7 @@ static int cmd_sockets(const char *dir) {
     showname("getpeername", &b, len, getpeername(cl, (struct sockaddr *)&b, &len));
     char byte = 'x';
     show("send", s, send(cl, &byte, 1, 0));
-    show("recv", s, acc >= 0 ? recv(acc, &byte, 1, 0) : -1);
+    show("recv", s, acc >= 0 ? recv(acc, &byte, 1, MSG_DONTWAIT) : -1);
     int missing = socket(AF_UNIX, SOCK_STREAM, 0);
     char nope[256];
     snprintf(nope, sizeof nope, "%s/nope", d);
@@ -427,13 +427,37 @@ static int cmd_sockets(const char *dir) {
     show("sendmsg", g, sendmsg(tx, &mh, 0));
     char data[8];
     len = sizeof b;
-    long got = recvfrom(rx, data, sizeof data, 0, (struct sockaddr *)&b, &len);
+    long got = recvfrom(rx, data, sizeof data, MSG_DONTWAIT, (struct sockaddr *)&b, &len);
     show("recvfrom", g, got);
     showname("recvfrom-from", &b, len, (int)got);
     struct msghdr rh = {.msg_name = &b, .msg_namelen = sizeof b, .msg_iov = &(struct iovec){data, sizeof data}, .msg_iovlen = 1};
-    got = recvmsg(rx, &rh, 0);
+    got = recvmsg(rx, &rh, MSG_DONTWAIT);
     show("recvmsg", g, got);
     showname("recvmsg-from", &b, rh.msg_namelen, (int)got);
+    /* Unreadable addresses and unwritable results: the kernel's EFAULT, no crash. An address
+     * whose family and first bytes are readable and whose rest is not, too. */
+    long page = sysconf(_SC_PAGESIZE);
+    char *area = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (area != MAP_FAILED) {
+        mprotect(area + page, (size_t)page, PROT_NONE);
+        struct sockaddr *half = (struct sockaddr *)(area + page - 8);
+        len = unaddr(&a, s);
+        memcpy(half, &a, 8);
+        const struct { const char *n; struct sockaddr *p; } bad[] = {{"unmapped", (struct sockaddr *)0xdeadc0de}, {"half", half}};
+        for (int i = 0; i < 2; i++) {
+            int fresh = socket(AF_UNIX, SOCK_STREAM, 0), dg = socket(AF_UNIX, SOCK_DGRAM, 0);
+            show("bind-efault", bad[i].n, bind(fresh, bad[i].p, len));
+            show("connect-efault", bad[i].n, connect(fresh, bad[i].p, len));
+            show("sendto-efault", bad[i].n, sendto(dg, "x", 1, 0, bad[i].p, len));
+            struct msghdr bm = {.msg_name = bad[i].p, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1};
+            show("sendmsg-efault", bad[i].n, sendmsg(dg, &bm, 0));
+            socklen_t room = sizeof b;
+            show("getsockname-efault", bad[i].n, getsockname(srv, bad[i].p, &room));
+            close(fresh);
+            close(dg);
+        }
+        munmap(area, (size_t)page * 2);
+    }
     show("unlink", s, unlink(s));
     show("unlink", g, unlink(g));
     show("unlink", c, unlink(c));

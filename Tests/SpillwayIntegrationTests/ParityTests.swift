@@ -401,6 +401,27 @@ struct ParityTests {
             s("posix listing dot-dot", "ls -la spillonly spillonly/q both mainonly | grep -v '^total' | awk '{print $1, $NF}'; stat -c '%n %F %a %u' spillonly/.. spillonly/q/.. spillonly/q/../.. both/sub/.. mainonly/y/.."),
             s("posix open-unlinked", x + "X unlinked b.txt; X unlinked a.txt; X unlinked spillonly/new; X unlinked both/m1.txt; X unlinked mainonly/new; XM unlinked both/s1.txt"),
             s("posix unix sockets", x + "X sockets spillonly; X sockets both; X sockets mainonly; X sockets spillonly/q; XM sockets spillonly"),
+            // The spill area's name is longer than sun_path's 108 bytes; the program's is not.
+            s("posix unix sockets long spill path", x + "L=spillonly/$(printf '%080d' 0 | tr 0 l) && mkdir -p $L both/$L && X sockets $L && XM sockets $L && X sockets both/$L"),
+            // A real server: python3's socketserver, a stream and a datagram server in a new
+            // directory of a spilled one; the datagram handler answers the address recvfrom gave.
+            py("posix unix socket servers python3", """
+                import socket, socketserver, threading
+                os.mkdir('spillonly/run')
+                class Echo(socketserver.StreamRequestHandler):
+                    def handle(self): self.wfile.write(self.rfile.readline().upper())
+                class Upper(socketserver.DatagramRequestHandler):
+                    def handle(self): self.wfile.write(self.rfile.read().upper() + b' for ' + self.client_address.encode())
+                with socketserver.UnixStreamServer('spillonly/run/app.sock', Echo) as srv, socketserver.UnixDatagramServer('spillonly/run/dg.sock', Upper) as dg:
+                    for s in (srv, dg): threading.Thread(target=s.serve_forever, daemon=True).start()
+                    print(srv.server_address, dg.server_address, sorted(os.listdir('spillonly/run')))
+                    c = socket.socket(socket.AF_UNIX); c.settimeout(20); c.connect('spillonly/run/app.sock'); c.sendall(b'ping\\n')
+                    print(c.makefile('rb').readline(), c.getpeername())
+                    d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d.settimeout(20); d.bind('spillonly/run/cli.sock')
+                    d.sendto(b'hello', 'spillonly/run/dg.sock'); print(d.recvfrom(100), d.getsockname())
+                    c.close(); d.close(); srv.shutdown(); dg.shutdown()
+                for n in sorted(os.listdir('spillonly/run')): print(n, os.stat('spillonly/run/' + n).st_mode >> 12); os.unlink('spillonly/run/' + n)
+                """),
         ]
     }()
 
