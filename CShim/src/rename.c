@@ -234,7 +234,7 @@ static void sw_maybe_move_source(struct sw_side *src, const struct sw_side *dst)
 }
 
 static int sw_rename_union(struct sw_side *src, struct sw_side *dst, unsigned flags) {
-    int perr = sw_parent_error(dst);
+    int perr = dst->nm.loc.err ? dst->nm.loc.err : sw_parent_error(dst);
     if (perr != 0) return sw_fail(perr);
     if (flags & RENAME_EXCHANGE) return sw_exchange(src, dst);
     if ((flags & RENAME_NOREPLACE) && dst->halves) return sw_fail(EEXIST);
@@ -313,12 +313,14 @@ static int sw_rename_any(int odirfd, const char *old, int ndirfd, const char *ne
         /* Missing source, "." or "..": the kernel's errors, on the names as they resolve. */
         const char *o = old, *n = new;
         int of = odirfd, nf = ndirfd;
-        if (src.halves) {
-            o = src.path[(src.halves & SW_IN_SPILL) ? SW_IN_SPILL : SW_IN_MAIN];
+        /* A name in neither place whose lookup fails otherwise than ENOENT (sw_locate):
+         * its spill-area name makes the kernel say why. */
+        if (src.halves || src.nm.loc.err) {
+            o = src.path[(src.halves & SW_IN_SPILL) || src.nm.loc.err ? SW_IN_SPILL : SW_IN_MAIN];
             of = AT_FDCWD;
         }
-        if (dst.halves) {
-            n = dst.path[(dst.halves & SW_IN_SPILL) ? SW_IN_SPILL : SW_IN_MAIN];
+        if (dst.halves || dst.nm.loc.err) {
+            n = dst.path[(dst.halves & SW_IN_SPILL) || dst.nm.loc.err ? SW_IN_SPILL : SW_IN_MAIN];
             nf = AT_FDCWD;
         }
         return sw_rename_plain(of, o, nf, n, flags);

@@ -114,6 +114,9 @@ struct sw_loc {
     int where;            /* enum sw_place: where it exists now (spill area first) */
     int resolved;         /* links were resolved through the union: main differs from the name given */
     struct stat st;       /* lstat of the name where it exists */
+    int err;              /* nonzero: in neither place, and a lookup fails with this errno (ENOTDIR,
+                           * EACCES, ELOOP, ...): `where` says SW_IN_SPILL with `st` zero, and both
+                           * names (or the spill one) make the kernel answer with it */
 };
 
 /*
@@ -124,6 +127,9 @@ struct sw_loc {
  * merged tree; the last component only when `follow_last`. Never changes errno.
  */
 int sw_locate(int dirfd, const char *path, int follow_last, struct sw_loc *loc);
+
+/* sw_locate of a path the library already copied (sw_copy_path): it reads `copied` freely. */
+int sw_locate_text(int dirfd, const char *copied, int follow_last, struct sw_loc *loc);
 
 /* Make the spill area's missing parents of `loc`, mirroring the main disk's
  * modes and owners. 0 when the parent exists in the spill area afterwards. */
@@ -156,10 +162,16 @@ ssize_t sw_sys_readlinkat(int dirfd, const char *path, char *buf, size_t size);
  * -1 with errno EFAULT when any of it is not readable (the kernel's answer). */
 int sw_copy_in(void *dst, const void *src, size_t n);
 
+/* The same the other way: n bytes into the program's memory at dst, or -1 EFAULT. */
+int sw_copy_out(void *dst, const void *src, size_t n);
+
 /* Copy the program's NUL-terminated string at path into out, never faulting:
  * its length, or -1 with errno EFAULT (unreadable) or ENAMETOOLONG (no NUL in
  * PATH_MAX bytes). Read a path from the program only through this. */
 ssize_t sw_copy_path(const char *path, char out[PATH_MAX]);
+
+/* The same for any string and a buffer of cap bytes (ENAMETOOLONG: no NUL in them). */
+ssize_t sw_copy_string(const char *src, char *out, size_t cap);
 
 /* --- Moves (move.c) --- */
 

@@ -56,6 +56,16 @@ static ssize_t sw_sys_read_self(void *dst, const void *src, size_t n) {
     return (ssize_t)syscall(SYS_process_vm_readv, getpid(), &local, 1UL, &remote, 1UL, 0UL);
 }
 
+int sw_copy_out(void *dst, const void *src, size_t n) {
+    if (n == 0) return 0;
+    struct iovec local = {.iov_base = (void *)src, .iov_len = n};
+    struct iovec remote = {.iov_base = dst, .iov_len = n};
+    ssize_t put = (ssize_t)syscall(SYS_process_vm_writev, getpid(), &local, 1UL, &remote, 1UL, 0UL);
+    if (put == (ssize_t)n) return 0;
+    if (put >= 0 || errno == EFAULT) errno = EFAULT;
+    return -1;
+}
+
 int sw_copy_in(void *dst, const void *src, size_t n) {
     if (n == 0) return 0;
     ssize_t got = sw_sys_read_self(dst, src, n);
@@ -64,14 +74,14 @@ int sw_copy_in(void *dst, const void *src, size_t n) {
     return -1;
 }
 
-ssize_t sw_copy_path(const char *path, char out[PATH_MAX]) {
+ssize_t sw_copy_string(const char *src, char *out, size_t cap) {
     size_t have = 0;
-    while (have < PATH_MAX) {
+    while (have < cap) {
         /* One page at a time: a string may end just before an unmapped page. */
-        uintptr_t at = (uintptr_t)path + have;
+        uintptr_t at = (uintptr_t)src + have;
         size_t chunk = 4096 - (at & 4095);
-        if (chunk > PATH_MAX - have) chunk = PATH_MAX - have;
-        ssize_t got = sw_sys_read_self(out + have, path + have, chunk);
+        if (chunk > cap - have) chunk = cap - have;
+        ssize_t got = sw_sys_read_self(out + have, src + have, chunk);
         if (got <= 0) {
             if (got == 0 || errno == EFAULT) errno = EFAULT;
             return -1;
@@ -86,4 +96,8 @@ ssize_t sw_copy_path(const char *path, char out[PATH_MAX]) {
     }
     errno = ENAMETOOLONG;
     return -1;
+}
+
+ssize_t sw_copy_path(const char *path, char out[PATH_MAX]) {
+    return sw_copy_string(path, out, PATH_MAX);
 }
