@@ -50,17 +50,41 @@ ssize_t sw_sys_readlinkat(int dirfd, const char *path, char *buf, size_t size) {
 /* Reads of the program's memory that cannot fault: process_vm_readv on this
  * process copies what is readable and stops at the first address that is not,
  * where a plain load would raise SIGSEGV in the program. */
+/* A seccomp filter (or an old kernel) that refuses process_vm_readv/writev leaves plain loads
+ * and stores: they fault on a bad pointer, as libc itself would, but the union keeps working
+ * (the library fails open rather than turning itself off). */
+static int sw_vm_refused;
+
+static int sw_vm_unavailable(void) {
+    if (errno != ENOSYS && errno != EPERM) return 0;
+    __atomic_store_n(&sw_vm_refused, 1, __ATOMIC_RELAXED);
+    return 1;
+}
+
 static ssize_t sw_sys_read_self(void *dst, const void *src, size_t n) {
     struct iovec local = {.iov_base = dst, .iov_len = n};
     struct iovec remote = {.iov_base = (void *)src, .iov_len = n};
-    return (ssize_t)syscall(SYS_process_vm_readv, getpid(), &local, 1UL, &remote, 1UL, 0UL);
+    if (!__atomic_load_n(&sw_vm_refused, __ATOMIC_RELAXED)) {
+        ssize_t got = (ssize_t)syscall(SYS_process_vm_readv, syscall(SYS_getpid), &local, 1UL, &remote, 1UL, 0UL);
+        if (got >= 0 || !sw_vm_unavailable()) return got;
+    }
+    memcpy(dst, src, n);
+    return (ssize_t)n;
 }
 
 int sw_copy_out(void *dst, const void *src, size_t n) {
     if (n == 0) return 0;
     struct iovec local = {.iov_base = (void *)src, .iov_len = n};
     struct iovec remote = {.iov_base = dst, .iov_len = n};
-    ssize_t put = (ssize_t)syscall(SYS_process_vm_writev, getpid(), &local, 1UL, &remote, 1UL, 0UL);
+    ssize_t put = -1;
+    if (!__atomic_load_n(&sw_vm_refused, __ATOMIC_RELAXED)) {
+        put = (ssize_t)syscall(SYS_process_vm_writev, syscall(SYS_getpid), &local, 1UL, &remote, 1UL, 0UL);
+        if (put < 0 && sw_vm_unavailable()) put = -2;
+    }
+    if (put == -2 || __atomic_load_n(&sw_vm_refused, __ATOMIC_RELAXED)) {
+        memcpy(dst, src, n);
+        return 0;
+    }
     if (put == (ssize_t)n) return 0;
     if (put >= 0 || errno == EFAULT) errno = EFAULT;
     return -1;
