@@ -72,6 +72,14 @@ static void sw_side_fill(struct sw_side *s, int dirfd, const char *path) {
         s->managed = 0;
         return;
     }
+    if (s->nm.loc.long_name) {
+        /* One name of the half long.c chose, in both slots. */
+        if (s->nm.loc.where != SW_IN_NONE) {
+            s->halves = s->nm.loc.where;
+            s->st[s->halves] = s->nm.loc.st;
+        }
+        return;
+    }
     if (sw_sys_fstatat(AT_FDCWD, s->nm.loc.spill, &s->st[SW_IN_SPILL], AT_SYMLINK_NOFOLLOW) == 0)
         s->halves |= SW_IN_SPILL;
     if (sw_sys_fstatat(AT_FDCWD, s->nm.loc.main, &s->st[SW_IN_MAIN], AT_SYMLINK_NOFOLLOW) == 0) {

@@ -290,6 +290,7 @@ static int sw_locate_copied(int dirfd, const char *path, int follow_last, struct
     int in_spill;
     int spill_err, main_err;
     loc->err = 0;
+    loc->long_name = 0;
     int n = sw_absolute(dirfd, path, loc->main, &in_spill);
     if (n >= 0 && (size_t)n == sw_cfg.root_len && memcmp(loc->main, sw_cfg.root, (size_t)n) == 0 &&
         (in_spill || sw_has_dotdot(path))) {
@@ -305,7 +306,11 @@ static int sw_locate_copied(int dirfd, const char *path, int follow_last, struct
         managed = 1;
         goto done;
     }
-    if (n < 0 || !sw_managed(loc->main, (size_t)n) || sw_fill_spill(loc, (size_t)n) != 0) goto done;
+    if (n < 0 || (sw_managed(loc->main, (size_t)n) && sw_fill_spill(loc, (size_t)n) != 0)) {
+        managed = sw_long_locate(dirfd, path, loc);
+        goto done;
+    }
+    if (!sw_managed(loc->main, (size_t)n)) goto done;
     managed = 1;
     /* Relative to a directory in the spill area (a descriptor or cwd that
      * open/chdir routed there), the original arguments do not reach the main
@@ -376,6 +381,7 @@ int sw_locate_text(int dirfd, const char *copied, int follow_last, struct sw_loc
  * Returns 0 when the parent exists in the spill area afterwards.
  */
 int sw_spill_parents(const struct sw_loc *loc) {
+    if (loc->long_name) return -1;
     int saved = errno;
     char spill[PATH_MAX];
     char main_dir[PATH_MAX];
@@ -441,6 +447,7 @@ static int sw_parent_place(const struct sw_loc *loc, int *main_dev_ok) {
 }
 
 const char *sw_create_target(const struct sw_loc *loc, unsigned state) {
+    if (loc->long_name) return loc->spill; /* the half long.c chose */
     if (loc->where == SW_IN_SPILL) return loc->spill; /* exists there: the call reports EEXIST or opens it */
     if (loc->where == SW_IN_MAIN) return NULL;
     int dev_ok;
@@ -468,7 +475,7 @@ int sw_route(int dirfd, const char *path, enum sw_intent intent, int oflags, cha
     int saved = errno;
     if (intent == SW_OPEN && (oflags & O_CREAT)) use = sw_create_target(&loc, state);
     if (use == NULL && loc.where == SW_IN_SPILL) use = loc.spill;
-    if (use == NULL && intent == SW_OPEN && loc.where == SW_IN_MAIN && state == SPILLWAY_STATE_SPILLING &&
+    if (use == NULL && intent == SW_OPEN && loc.where == SW_IN_MAIN && !loc.long_name && state == SPILLWAY_STATE_SPILLING &&
         (oflags & O_ACCMODE) != O_RDONLY && S_ISREG(loc.st.st_mode) && loc.st.st_dev == sw_cfg.root_dev) {
         /* Opening a main-disk file for writing while spilling: move it first
          * (only its metadata when O_TRUNC empties it anyway). */

@@ -103,7 +103,7 @@ const char *sw_name_lookup(int dirfd, const char *path, int follow, char alt[PAT
 
 int sw_name_both_dir(const struct sw_name *nm) {
     struct stat st;
-    return nm->loc.where == SW_IN_SPILL && S_ISDIR(nm->loc.st.st_mode) &&
+    return !nm->loc.long_name && nm->loc.where == SW_IN_SPILL && S_ISDIR(nm->loc.st.st_mode) &&
            sw_sys_fstatat(AT_FDCWD, nm->loc.main, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 }
 
@@ -138,6 +138,7 @@ static size_t sw_parent_of(const char *path, char out[PATH_MAX]) {
 }
 
 int sw_main_parents(const struct sw_loc *loc) {
+    if (loc->long_name) return -1;
     int saved = errno;
     char main[PATH_MAX], spill_dir[PATH_MAX];
     struct stat st;
@@ -293,6 +294,13 @@ int sw_dir_halves(int dirfd, const char *path, int follow, char spill[PATH_MAX],
     if (nm.tail[0] == '/' && nm.tail[1] == '.' && nm.tail[2] == '.') goto done; /* "x/..": one place is enough */
     /* A final link (opendir follows) lives where it is, pointing anywhere: left to the kernel. */
     if (S_ISLNK(nm.loc.st.st_mode)) goto done;
+    if (nm.loc.long_name) {
+        /* One half, the one long.c found it in. */
+        memcpy(spill, nm.loc.spill, strlen(nm.loc.spill) + 1);
+        memcpy(main, nm.loc.main, strlen(nm.loc.main) + 1);
+        if (S_ISDIR(nm.loc.st.st_mode)) rc = nm.loc.where;
+        goto done;
+    }
     memcpy(spill, nm.loc.spill, strlen(nm.loc.spill) + 1);
     memcpy(main, nm.loc.main, strlen(nm.loc.main) + 1);
     if (nm.loc.where == SW_IN_SPILL && S_ISDIR(nm.loc.st.st_mode)) rc |= SW_IN_SPILL;
