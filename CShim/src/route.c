@@ -509,8 +509,17 @@ int sw_create_rescue_path(int dirfd, const char *path, char out[PATH_MAX]) {
     return ok;
 }
 
-int sw_fopen_flags(const char *mode) {
+int sw_fopen_flags(const char *given) {
     int flags = 0;
+    /* The first characters of the program's mode, through a copy that cannot fault. */
+    char mode_buf[16];
+    const char *mode = NULL;
+    int saved = errno;
+    if (given != NULL && (sw_copy_string(given, mode_buf, sizeof mode_buf) >= 0 || errno == ENAMETOOLONG)) {
+        mode_buf[sizeof mode_buf - 1] = '\0';
+        mode = mode_buf;
+    }
+    errno = saved;
     switch (mode ? mode[0] : 'r') {
     case 'w': flags = O_WRONLY | O_CREAT | O_TRUNC; break;
     case 'a': flags = O_WRONLY | O_CREAT | O_APPEND; break;
