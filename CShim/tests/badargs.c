@@ -37,6 +37,8 @@
 #include <unistd.h>
 #include <utime.h>
 
+#include "bad_pointers.h"
+
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE 1
 #define RENAME_EXCHANGE 2
@@ -305,14 +307,9 @@ int main(int argc, char **argv) {
     if (fd >= 0) close(fd);
     mkdir("sd", 0755);
     symlink("f", "l");
-    long page = sysconf(_SC_PAGESIZE);
-    char *area = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (area == MAP_FAILED) return 2;
-    memset(area, 'a', (size_t)page);
-    mprotect(area + page, (size_t)page, PROT_NONE);
-    const char *bad[] = {(const char *)0xdeadc0de, area + page, area + page - 16};
-    const char *kinds[] = {"unmapped", "no-access", "no-nul"};
-    for (int i = 0; i < 3; i++) path_cases(kinds[i], bad[i]);
+    const char *bad[3];
+    if (bad_pointers(bad) != 0) return 2;
+    for (int i = 0; i < 3; i++) path_cases(bad_pointer_names[i], bad[i]);
     for (int i = 2; i < argc; i++) {
         for (int k = 0; k < 2; k++) pointer_cases(argv[i], bad[k]);
         flag_cases(argv[i]);
