@@ -21,6 +21,7 @@
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -84,10 +85,20 @@ static int sw_env_scan(char *const envp[], unsigned *have, size_t *count) {
     *have = 0;
     *count = 0;
     if (envp == NULL) return 0;
+    char *chunk[64];
+    size_t held = 0, at = 0; /* chunk holds envp[at - held .. at) */
     for (size_t i = 0;; i++) {
-        char *entry;
         char head[256];
-        if (sw_copy_in(&entry, &envp[i], sizeof entry) != 0) return -1;
+        if (i == at) {
+            /* The next pointers, up to the end of their page (the array may end just before
+             * an unmapped one): one copy for many entries. */
+            uintptr_t addr = (uintptr_t)&envp[i];
+            size_t fit = (4096 - (addr & 4095)) / sizeof(char *);
+            held = fit == 0 ? 1 : fit < 64 ? fit : 64;
+            if (sw_copy_in(chunk, &envp[i], held * sizeof(char *)) != 0) return -1;
+            at = i + held;
+        }
+        char *entry = chunk[i - (at - held)];
         if (entry == NULL) break;
         if (i >= SW_ENV_LIMIT) return -1;
         ssize_t len = sw_copy_string(entry, head, sizeof head);
