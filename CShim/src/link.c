@@ -45,6 +45,8 @@ static int sw_link_union(int ofd, const char *old, int nfd, const char *new, int
     if (!src_managed && !dst_managed) return sw_linkat_real(ofd, old, nfd, new, flags);
     int place = SW_IN_NONE;
     if (src_managed) {
+        /* The old name is looked up first: its error (in neither place) before anything of the new one. */
+        if (src.loc.err && sw_name_path(&src, SW_IN_SPILL, spath) == 0) return sw_linkat_real(AT_FDCWD, spath, nfd, new, flags);
         if (src.loc.where == SW_IN_NONE) {
             if (src.loc.resolved && sw_name_path(&src, SW_IN_MAIN, spath) == 0) {
                 use_old = spath;

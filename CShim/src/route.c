@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -275,6 +276,27 @@ static void sw_fail_at(struct sw_loc *loc, int err, const char *at) {
     loc->err = err;
 }
 
+/*
+ * Is spill_err, the spill area's error for loc (in neither place), the one the merged tree
+ * gives? Not ENOENT; and an EACCES that may come from the spill area's own directories (the
+ * caller cannot search it) counts only when the main disk's error is ENOENT and it lacks the
+ * name's directory, so that the name can only be in a directory the spill area has.
+ */
+static int sw_spill_error_counts(const struct sw_loc *loc, int spill_err, int main_err) {
+    if (spill_err == 0 || spill_err == ENOENT) return 0;
+    if (spill_err != EACCES) return 1;
+    if (syscall(SYS_faccessat2, AT_FDCWD, sw_cfg.spill, X_OK, AT_EACCESS) == 0) return 1;
+    if (main_err != 0 && main_err != ENOENT) return 0; /* the main disk's own error stands */
+    char parent[PATH_MAX];
+    struct stat st;
+    size_t cut = loc->main_len;
+    while (cut > 0 && loc->main[cut - 1] != '/') cut--;
+    if (cut > 0) cut--;
+    memcpy(parent, loc->main, cut);
+    parent[cut] = '\0';
+    return !(sw_sys_fstatat(AT_FDCWD, cut ? parent : "/", &st, 0) == 0 && S_ISDIR(st.st_mode));
+}
+
 /* Does path have a ".." component? */
 static int sw_has_dotdot(const char *path) {
     for (const char *p = path; (p = strstr(p, "..")) != NULL; p += 2)
@@ -337,7 +359,7 @@ static int sw_locate_copied(int dirfd, const char *path, int follow_last, struct
         /* A loop through the union is the kernel's ELOOP; otherwise keep the lexical
          * answer and let the real call report the error. */
         if (errno == ELOOP) sw_fail_at(loc, ELOOP, sw_loop_path);
-        else if (loc->where == SW_IN_NONE && spill_err != ENOENT && spill_err != 0) sw_fail_at(loc, spill_err, loc->spill);
+        else if (loc->where == SW_IN_NONE && sw_spill_error_counts(loc, spill_err, main_err)) sw_fail_at(loc, spill_err, loc->spill);
         goto done;
     }
     if (!sw_managed(resolved, (size_t)r)) {
@@ -354,7 +376,7 @@ static int sw_locate_copied(int dirfd, const char *path, int follow_last, struct
     /* In neither place: the error of the walk that got further than "no such name" (the
      * spill area's first, as the union looks there first): ENOTDIR under a spilled file,
      * EACCES in a directory only the spill area has, ELOOP of a loop inside it. */
-    if (loc->where == SW_IN_NONE && spill_err != ENOENT && spill_err != 0) sw_fail_at(loc, spill_err, loc->spill);
+    if (loc->where == SW_IN_NONE && sw_spill_error_counts(loc, spill_err, main_err)) sw_fail_at(loc, spill_err, loc->spill);
 done:
     errno = saved;
     return managed;
