@@ -276,6 +276,16 @@ static void sw_fail_at(struct sw_loc *loc, int err, const char *at) {
     loc->err = err;
 }
 
+/* loc->main's parent directory into parent ("" for "/"); its length. */
+static size_t sw_main_parent(const struct sw_loc *loc, char parent[PATH_MAX]) {
+    size_t cut = loc->main_len;
+    while (cut > 0 && loc->main[cut - 1] != '/') cut--;
+    if (cut > 0) cut--;
+    memcpy(parent, loc->main, cut);
+    parent[cut] = '\0';
+    return cut;
+}
+
 /*
  * Is spill_err, the spill area's error for loc (in neither place), the one the merged tree
  * gives? Not ENOENT; and an EACCES that may come from the spill area's own directories (the
@@ -289,11 +299,7 @@ static int sw_spill_error_counts(const struct sw_loc *loc, int spill_err, int ma
     if (main_err != 0 && main_err != ENOENT) return 0; /* the main disk's own error stands */
     char parent[PATH_MAX];
     struct stat st;
-    size_t cut = loc->main_len;
-    while (cut > 0 && loc->main[cut - 1] != '/') cut--;
-    if (cut > 0) cut--;
-    memcpy(parent, loc->main, cut);
-    parent[cut] = '\0';
+    size_t cut = sw_main_parent(loc, parent);
     return !(sw_sys_fstatat(AT_FDCWD, cut ? parent : "/", &st, 0) == 0 && S_ISDIR(st.st_mode));
 }
 
@@ -450,12 +456,8 @@ done:
 static int sw_parent_place(const struct sw_loc *loc, int *main_dev_ok) {
     char parent[PATH_MAX];
     struct stat st;
-    size_t cut = loc->main_len;
-    while (cut > 0 && loc->main[cut - 1] != '/') cut--;
-    if (cut > 0) cut--;
+    size_t cut = sw_main_parent(loc, parent);
     *main_dev_ok = 1;
-    memcpy(parent, loc->main, cut);
-    parent[cut] = '\0';
     if (sw_exists(cut ? parent : "/", &st) && S_ISDIR(st.st_mode)) {
         *main_dev_ok = st.st_dev == sw_cfg.root_dev;
         return SW_IN_MAIN;
