@@ -313,7 +313,7 @@ static DIR *sw_opendir_union(int dirfd, const char *path) {
         char alt[PATH_MAX];
         int use_dirfd;
         const char *use = sw_name_lookup(dirfd, path, 1, alt, &use_dirfd);
-        if (use_dirfd == AT_FDCWD || use[0] == '/') return SW_REAL(opendir)(use);
+        if (use_dirfd == AT_FDCWD || (use != path && use[0] == '/')) return SW_REAL(opendir)(use);
         int fd = sw_sys_openat(use_dirfd, use, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
         if (fd < 0) return NULL;
         DIR *dir = SW_REAL(fdopendir)(fd);

@@ -21,6 +21,7 @@
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -64,14 +65,6 @@ __attribute__((constructor)) static void sw_exec_capture(void) {
     }
 }
 
-/* Does envp define the variable of `entry` ("NAME=...")? */
-static int sw_env_has(char *const envp[], const char *entry) {
-    size_t name = (size_t)(strchr(entry, '=') - entry) + 1;
-    for (char *const *e = envp; e != NULL && *e != NULL; e++)
-        if (strncmp(*e, entry, name) == 0) return 1;
-    return 0;
-}
-
 #define SW_ENV_STACK 128
 #define SW_ENV_LIMIT (1u << 20)
 
@@ -83,13 +76,55 @@ struct sw_env {
     char *stack[SW_ENV_STACK];
 };
 
+/*
+ * Which kept variables envp defines (a bit each), and its length, reading the program's
+ * array and strings only through copies that cannot fault: -1 when any of it is unreadable
+ * (the real call is then made with envp as given, and the kernel says EFAULT).
+ */
+static int sw_env_scan(char *const envp[], unsigned *have, size_t *count) {
+    *have = 0;
+    *count = 0;
+    if (envp == NULL) return 0;
+    char *chunk[64];
+    size_t held = 0, at = 0; /* chunk holds envp[at - held .. at) */
+    for (size_t i = 0;; i++) {
+        char head[256];
+        if (i == at) {
+            /* The next pointers, up to the end of their page (the array may end just before
+             * an unmapped one): one copy for many entries. */
+            uintptr_t addr = (uintptr_t)&envp[i];
+            size_t fit = (4096 - (addr & 4095)) / sizeof(char *);
+            held = fit == 0 ? 1 : fit < 64 ? fit : 64;
+            if (sw_copy_in(chunk, &envp[i], held * sizeof(char *)) != 0) return -1;
+            at = i + held;
+        }
+        char *entry = chunk[i - (at - held)];
+        if (entry == NULL) break;
+        if (i >= SW_ENV_LIMIT) return -1;
+        ssize_t len = sw_copy_string(entry, head, sizeof head);
+        if (len < 0 && errno != ENAMETOOLONG) return -1;
+        size_t hl = len < 0 ? sizeof head : (size_t)len;
+        for (size_t k = 0; k < sw_keep_count; k++) {
+            size_t name = (size_t)(strchr(sw_keep[k], '=') - sw_keep[k]) + 1;
+            if (name <= hl && memcmp(head, sw_keep[k], name) == 0) *have |= 1u << k;
+        }
+        *count = i + 1;
+    }
+    return 0;
+}
+
 static void sw_env_prepare(struct sw_env *env, char *const envp[]) {
     env->envp = envp;
     env->mapped = NULL;
-    size_t missing = 0, n = 0;
-    for (size_t k = 0; k < sw_keep_count; k++) missing += !sw_env_has(envp, sw_keep[k]);
+    if (sw_keep_count == 0) return;
+    int saved = errno;
+    unsigned have;
+    size_t n, missing = 0;
+    int readable = sw_env_scan(envp, &have, &n) == 0;
+    errno = saved;
+    if (!readable) return;
+    for (size_t k = 0; k < sw_keep_count; k++) missing += !(have & (1u << k));
     if (missing == 0) return;
-    while (envp != NULL && envp[n] != NULL) n++;
     size_t total = n + missing + 1;
     char **out = env->stack;
     if (total > SW_ENV_STACK) {
@@ -104,7 +139,7 @@ static void sw_env_prepare(struct sw_env *env, char *const envp[]) {
     size_t i = 0;
     for (; i < n; i++) out[i] = envp[i];
     for (size_t k = 0; k < sw_keep_count; k++)
-        if (!sw_env_has(envp, sw_keep[k])) out[i++] = sw_keep[k];
+        if (!(have & (1u << k))) out[i++] = sw_keep[k];
     out[i] = NULL;
     env->envp = out;
 }
@@ -139,8 +174,13 @@ static int sw_runnable(const char *path) {
  * area's name in alt when the first runnable match lives there; 0 when libc's
  * own search will find the right program.
  */
-static int sw_search_spill(const char *file, char alt[PATH_MAX]) {
-    if (SW_IDLE() || file == NULL || file[0] == '\0' || strchr(file, '/') != NULL) return 0;
+static int sw_search_spill(const char *given, char alt[PATH_MAX]) {
+    char file[PATH_MAX];
+    if (SW_IDLE() || given == NULL) return 0;
+    int saved = errno;
+    ssize_t got = sw_copy_path(given, file);
+    errno = saved;
+    if (got <= 0 || strchr(file, '/') != NULL) return 0;
     const char *search = getenv("PATH");
     if (search == NULL) search = "/bin:/usr/bin";
     size_t flen = strlen(file);

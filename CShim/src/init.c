@@ -74,7 +74,7 @@ static uint64_t sw_slot_checked_ns;
 #define SW_SLOT_RECHECK_NS 1000000ull
 
 /* Move fd to a high number, away from the ones a program counts on (0, 1, 2, the lowest free). */
-static int sw_high_fd(int fd) {
+int sw_high_fd(int fd) {
     struct rlimit limit;
     if (syscall(SYS_getrlimit, RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur < 128) return fd;
     long base = (limit.rlim_cur > 1024 ? 1024 : (long)limit.rlim_cur) - 64;

@@ -38,13 +38,15 @@ static int sw_link_union(int ofd, const char *old, int nfd, const char *new, int
     char spath[PATH_MAX], dpath[PATH_MAX];
     const char *use_old = old;
     int use_ofd = ofd;
-    int by_fd = (flags & AT_EMPTY_PATH) && old != NULL && old[0] == '\0';
+    int by_fd = (flags & AT_EMPTY_PATH) && old != NULL && !sw_path_named(old);
     int src_managed = !by_fd && sw_name_locate(ofd, old, (flags & AT_SYMLINK_FOLLOW) != 0, &src);
     int dst_managed = sw_name_locate(nfd, new, 0, &dst);
     errno = saved;
     if (!src_managed && !dst_managed) return sw_linkat_real(ofd, old, nfd, new, flags);
     int place = SW_IN_NONE;
     if (src_managed) {
+        /* The old name is looked up first: its error (in neither place) before anything of the new one. */
+        if (src.loc.err && sw_name_path(&src, SW_IN_SPILL, spath) == 0) return sw_linkat_real(AT_FDCWD, spath, nfd, new, flags);
         if (src.loc.where == SW_IN_NONE) {
             if (src.loc.resolved && sw_name_path(&src, SW_IN_MAIN, spath) == 0) {
                 use_old = spath;
@@ -132,12 +134,18 @@ static ssize_t sw_readlink_proc(int dirfd, const char *path, char *buf, size_t s
     target[got] = '\0';
     if (sw_unspill_path(target, sizeof(target)) > 0) got = (ssize_t)strlen(target);
     size_t n = (size_t)got < size ? (size_t)got : size;
-    memcpy(buf, target, n);
+    /* The program's buffer takes it as the kernel would fill it: EFAULT, never a fault. */
+    if (sw_copy_out(buf, target, n) != 0) return -1;
     return (ssize_t)n;
 }
 
 static ssize_t sw_readlink_union(int dirfd, const char *path, char *buf, size_t size) {
-    if (path != NULL && strncmp(path, "/proc/", 6) == 0 && size > 0) return sw_readlink_proc(dirfd, path, buf, size);
+    char head[8];
+    int saved = errno;
+    int proc = path != NULL && size > 0 && sw_copy_string(path, head, 7) == -1 && errno == ENAMETOOLONG &&
+               strncmp(head, "/proc/", 6) == 0;
+    errno = saved;
+    if (proc) return sw_readlink_proc(dirfd, path, buf, size);
     char alt[PATH_MAX];
     int use_dirfd;
     const char *use = sw_name_lookup(dirfd, path, 0, alt, &use_dirfd);

@@ -23,20 +23,28 @@ SW_REAL_DECL(char *, mkdtemp, (char *));
 /* Where to make tmpl: alt (a copy of it in the spill area), or NULL to use tmpl. */
 static char *sw_temp_target(char *tmpl, int suffixlen, char alt[PATH_MAX]) {
     if (SW_IDLE() || tmpl == NULL || suffixlen < 0) return NULL;
-    size_t len = strlen(tmpl);
+    /* The template is read through a copy that cannot fault (libc has the unreadable one). */
+    char copy[PATH_MAX];
+    int saved = errno;
+    ssize_t got = sw_copy_path(tmpl, copy);
+    errno = saved;
+    if (got < 0) return NULL;
+    size_t len = (size_t)got;
     if (len < 6 + (size_t)suffixlen) return NULL;
     int dirfd;
-    const char *use = sw_name_create(AT_FDCWD, tmpl, alt, &dirfd);
-    if (use == tmpl) return NULL;
+    const char *use = sw_name_create(AT_FDCWD, copy, alt, &dirfd);
+    if (use == copy) return NULL;
     size_t alen = strlen(alt);
-    if (alen < len || strcmp(alt + alen - 6 - (size_t)suffixlen, tmpl + len - 6 - (size_t)suffixlen) != 0) return NULL;
+    if (alen < len || strcmp(alt + alen - 6 - (size_t)suffixlen, copy + len - 6 - (size_t)suffixlen) != 0) return NULL;
     return alt;
 }
 
 /* Copy the six characters libc chose in alt back into tmpl. */
 static void sw_temp_copy_back(char *tmpl, int suffixlen, const char *alt) {
     size_t len = strlen(tmpl), alen = strlen(alt);
-    memcpy(tmpl + len - 6 - (size_t)suffixlen, alt + alen - 6 - (size_t)suffixlen, 6);
+    int saved = errno;
+    sw_copy_out(tmpl + len - 6 - (size_t)suffixlen, alt + alen - 6 - (size_t)suffixlen, 6);
+    errno = saved;
 }
 
 static int sw_mkostemps(char *tmpl, int suffixlen, int flags) {

@@ -72,6 +72,14 @@ static void sw_side_fill(struct sw_side *s, int dirfd, const char *path) {
         s->managed = 0;
         return;
     }
+    if (s->nm.loc.long_name) {
+        /* One name of the half long.c chose, in both slots. */
+        if (s->nm.loc.where != SW_IN_NONE) {
+            s->halves = s->nm.loc.where;
+            s->st[s->halves] = s->nm.loc.st;
+        }
+        return;
+    }
     if (sw_sys_fstatat(AT_FDCWD, s->nm.loc.spill, &s->st[SW_IN_SPILL], AT_SYMLINK_NOFOLLOW) == 0)
         s->halves |= SW_IN_SPILL;
     if (sw_sys_fstatat(AT_FDCWD, s->nm.loc.main, &s->st[SW_IN_MAIN], AT_SYMLINK_NOFOLLOW) == 0) {
@@ -234,7 +242,7 @@ static void sw_maybe_move_source(struct sw_side *src, const struct sw_side *dst)
 }
 
 static int sw_rename_union(struct sw_side *src, struct sw_side *dst, unsigned flags) {
-    int perr = sw_parent_error(dst);
+    int perr = dst->nm.loc.err ? dst->nm.loc.err : sw_parent_error(dst);
     if (perr != 0) return sw_fail(perr);
     if (flags & RENAME_EXCHANGE) return sw_exchange(src, dst);
     if ((flags & RENAME_NOREPLACE) && dst->halves) return sw_fail(EEXIST);
@@ -295,6 +303,47 @@ static int sw_rename_outside(int odirfd, const char *old, struct sw_side *src, i
     return sw_rename_plain(odirfd, old, AT_FDCWD, dst->path[place], flags);
 }
 
+/* Does the program's path end in a "." or ".." component (trailing slashes aside)? */
+static int sw_ends_in_dots(const char *path) {
+    char copy[PATH_MAX];
+    int saved = errno;
+    ssize_t n = path == NULL ? -1 : sw_copy_path(path, copy);
+    errno = saved;
+    if (n <= 0) return 0;
+    while (n > 1 && copy[n - 1] == '/') n--;
+    size_t start = (size_t)n;
+    while (start > 0 && copy[start - 1] != '/') start--;
+    size_t comp = (size_t)n - start;
+    return (comp == 1 && copy[start] == '.') || (comp == 2 && copy[start] == '.' && copy[start + 1] == '.');
+}
+
+/* 0 when side s's parent (for a final "." or "..": the directory it is in) is a directory in
+ * the union, else the errno the kernel's walk to it gives. */
+static int sw_side_parent_error(const struct sw_side *s, int dots) {
+    if (!s->managed) return 0; /* the kernel's own: outside the tree, or "." and ".." alone */
+    if (!dots) return s->nm.loc.err ? s->nm.loc.err : sw_parent_error(s);
+    if (s->nm.loc.err) return s->nm.loc.err;
+    if (s->nm.loc.where == SW_IN_NONE) return ENOENT;
+    struct stat st;
+    const char *head = s->nm.loc.where == SW_IN_SPILL ? s->nm.loc.spill : s->nm.loc.main;
+    if (sw_sys_fstatat(AT_FDCWD, head, &st, 0) != 0) return errno;
+    return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+}
+
+/*
+ * A rename with a final "." or ".." on either side fails, after the walks to both parents,
+ * with EBUSY (EEXIST for RENAME_NOREPLACE when only the new name has it), as the kernel
+ * decides before it looks at the names themselves. The library answers it: its halves may
+ * be on two filesystems, where the kernel would say EXDEV first.
+ */
+static int sw_rename_dots(const struct sw_side *src, int src_dots, const struct sw_side *dst, int dst_dots,
+                          unsigned flags) {
+    int err = sw_side_parent_error(src, src_dots);
+    if (err == 0) err = sw_side_parent_error(dst, dst_dots);
+    if (err == 0) err = !src_dots && (flags & RENAME_NOREPLACE) ? EEXIST : EBUSY;
+    return sw_fail(err);
+}
+
 /* A union rename is several steps, not one atomic change: another process
  * may see the moment between them (documented in docs/SHIM.md). No lock is
  * taken, so that fork in a threaded program can never inherit one held. */
@@ -308,17 +357,21 @@ static int sw_rename_any(int odirfd, const char *old, int ndirfd, const char *ne
     if ((flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)) ||
         (flags & (RENAME_NOREPLACE | RENAME_EXCHANGE)) == (RENAME_NOREPLACE | RENAME_EXCHANGE))
         return sw_rename_plain(odirfd, old, ndirfd, new, flags); /* the kernel says EINVAL */
+    int src_dots = sw_ends_in_dots(old), dst_dots = sw_ends_in_dots(new);
+    if (src_dots || dst_dots) return sw_rename_dots(&src, src_dots, &dst, dst_dots, flags);
     if (!src.managed || !dst.managed) return sw_rename_outside(odirfd, old, &src, ndirfd, new, &dst, flags);
     if (src.halves == 0 || sw_has_dots(&src) || sw_has_dots(&dst)) {
         /* Missing source, "." or "..": the kernel's errors, on the names as they resolve. */
         const char *o = old, *n = new;
         int of = odirfd, nf = ndirfd;
-        if (src.halves) {
-            o = src.path[(src.halves & SW_IN_SPILL) ? SW_IN_SPILL : SW_IN_MAIN];
+        /* A name in neither place whose lookup fails otherwise than ENOENT (sw_locate):
+         * its spill-area name makes the kernel say why. */
+        if (src.halves || src.nm.loc.err) {
+            o = src.path[(src.halves & SW_IN_SPILL) || src.nm.loc.err ? SW_IN_SPILL : SW_IN_MAIN];
             of = AT_FDCWD;
         }
-        if (dst.halves) {
-            n = dst.path[(dst.halves & SW_IN_SPILL) ? SW_IN_SPILL : SW_IN_MAIN];
+        if (dst.halves || dst.nm.loc.err) {
+            n = dst.path[(dst.halves & SW_IN_SPILL) || dst.nm.loc.err ? SW_IN_SPILL : SW_IN_MAIN];
             nf = AT_FDCWD;
         }
         return sw_rename_plain(of, o, nf, n, flags);

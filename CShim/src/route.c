@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -232,26 +233,99 @@ static int sw_union_resolve(const char *path, size_t n, int follow_last, char ou
     return (int)out_len;
 }
 
-static void sw_settle(struct sw_loc *loc) {
+/* Where loc's name is, keeping each place's lookup error (errno, or 0) in *spill_err and *main_err. */
+static void sw_settle(struct sw_loc *loc, int *spill_err, int *main_err) {
+    *spill_err = *main_err = 0;
+    loc->err = 0;
     if (sw_exists(loc->spill, &loc->st)) {
         loc->where = SW_IN_SPILL;
-    } else if (sw_exists(loc->main, &loc->st)) {
-        loc->where = SW_IN_MAIN;
-    } else {
-        loc->where = SW_IN_NONE;
+        return;
     }
+    *spill_err = errno;
+    if (sw_exists(loc->main, &loc->st)) {
+        loc->where = SW_IN_MAIN;
+        return;
+    }
+    *main_err = errno;
+    loc->where = SW_IN_NONE;
 }
 
-int sw_locate(int dirfd, const char *path, int follow_last, struct sw_loc *loc) {
-    if (path == NULL || path[0] == '\0') return 0;
+/* A kernel-made ELOOP: more than 40 links (each "/proc/self/root" is two). */
+static const char sw_loop_path[] =
+    "/proc/self/root/proc/self/root/proc/self/root/proc/self/root/proc/self/root/proc/self/root"
+    "/proc/self/root/proc/self/root/proc/self/root/proc/self/root/proc/self/root/proc/self/root"
+    "/proc/self/root/proc/self/root/proc/self/root/proc/self/root/proc/self/root/proc/self/root"
+    "/proc/self/root/proc/self/root/proc/self/root/proc/self/root";
+
+/*
+ * The name lives in neither place, and the lookup there failed with `err`: make the call go
+ * to `at` (the spill area's name, or a path the kernel refuses with ELOOP), so that the
+ * kernel answers with that error. It counts as a name in the spill area with no stat: a
+ * create or a lookup there fails as it would in the merged tree.
+ */
+static void sw_fail_at(struct sw_loc *loc, int err, const char *at) {
+    size_t n = strlen(at);
+    if (at != loc->spill) memcpy(loc->spill, at, n + 1);
+    if (err == ELOOP) {
+        memcpy(loc->main, at, n + 1);
+        loc->main_len = n;
+    }
+    memset(&loc->st, 0, sizeof(loc->st));
+    loc->where = SW_IN_SPILL;
+    loc->resolved = 1;
+    loc->err = err;
+}
+
+/* loc->main's parent directory into parent ("" for "/"); its length. */
+static size_t sw_main_parent(const struct sw_loc *loc, char parent[PATH_MAX]) {
+    size_t cut = loc->main_len;
+    while (cut > 0 && loc->main[cut - 1] != '/') cut--;
+    if (cut > 0) cut--;
+    memcpy(parent, loc->main, cut);
+    parent[cut] = '\0';
+    return cut;
+}
+
+/*
+ * Is spill_err, the spill area's error for loc (in neither place), the one the merged tree
+ * gives? Not ENOENT; and an EACCES that may come from the spill area's own directories (the
+ * caller cannot search it) counts only when the main disk's error is ENOENT and it lacks the
+ * name's directory, so that the name can only be in a directory the spill area has.
+ */
+static int sw_spill_error_counts(const struct sw_loc *loc, int spill_err, int main_err) {
+    if (spill_err == 0 || spill_err == ENOENT) return 0;
+    if (spill_err != EACCES) return 1;
+    if (syscall(SYS_faccessat2, AT_FDCWD, sw_cfg.spill, X_OK, AT_EACCESS) == 0) return 1;
+    if (main_err != 0 && main_err != ENOENT) return 0; /* the main disk's own error stands */
+    char parent[PATH_MAX];
+    struct stat st;
+    size_t cut = sw_main_parent(loc, parent);
+    return !(sw_sys_fstatat(AT_FDCWD, cut ? parent : "/", &st, 0) == 0 && S_ISDIR(st.st_mode));
+}
+
+/* Does path have a ".." component? */
+static int sw_has_dotdot(const char *path) {
+    for (const char *p = path; (p = strstr(p, "..")) != NULL; p += 2)
+        if ((p == path || p[-1] == '/') && (p[2] == '/' || p[2] == '\0')) return 1;
+    return 0;
+}
+
+/* sw_locate on a path already copied out of the program's memory. */
+static int sw_locate_copied(int dirfd, const char *path, int follow_last, struct sw_loc *loc) {
+    if (path[0] == '\0') return 0;
     int saved = errno;
     int managed = 0;
     int in_spill;
+    int spill_err, main_err;
+    loc->err = 0;
+    loc->long_name = 0;
     int n = sw_absolute(dirfd, path, loc->main, &in_spill);
-    if (n >= 0 && in_spill && (size_t)n == sw_cfg.root_len && memcmp(loc->main, sw_cfg.root, (size_t)n) == 0) {
-        /* ".." from the top of the spill area names the managed tree's root,
-         * which is the main disk's (as stat of the root says): keep the two
-         * consistent for programs that compare them (fts). */
+    if (n >= 0 && (size_t)n == sw_cfg.root_len && memcmp(loc->main, sw_cfg.root, (size_t)n) == 0 &&
+        (in_spill || sw_has_dotdot(path))) {
+        /* ".." from the top of the spill area, or from a directory that lives only there,
+         * names the managed tree's root, which is the main disk's (as stat of the root
+         * says): keep the two consistent for programs that compare them (fts). */
+        if (!in_spill && sw_sys_fstatat(dirfd, path, &loc->st, AT_SYMLINK_NOFOLLOW) == 0) goto done;
         memcpy(loc->main, n ? sw_cfg.root : "/", n ? (size_t)n + 1 : 2);
         loc->main_len = n ? (size_t)n : 1;
         memcpy(loc->spill, sw_cfg.spill, sw_cfg.spill_len + 1);
@@ -260,25 +334,40 @@ int sw_locate(int dirfd, const char *path, int follow_last, struct sw_loc *loc) 
         managed = 1;
         goto done;
     }
-    if (n < 0 || !sw_managed(loc->main, (size_t)n) || sw_fill_spill(loc, (size_t)n) != 0) goto done;
+    if (n < 0 || (sw_managed(loc->main, (size_t)n) && sw_fill_spill(loc, (size_t)n) != 0)) {
+        managed = sw_long_locate(dirfd, path, loc);
+        goto done;
+    }
+    if (!sw_managed(loc->main, (size_t)n)) goto done;
     managed = 1;
     /* Relative to a directory in the spill area (a descriptor or cwd that
      * open/chdir routed there), the original arguments do not reach the main
      * disk: callers must use loc->main then, as for a name resolved here. */
     loc->resolved = in_spill;
     /* Fast path: the name as written, in either place. */
-    sw_settle(loc);
+    sw_settle(loc, &spill_err, &main_err);
     if (loc->where == SW_IN_SPILL && !(follow_last && S_ISLNK(loc->st.st_mode))) goto done;
     if (loc->where == SW_IN_MAIN && !S_ISLNK(loc->st.st_mode)) {
         /* The kernel resolves main-disk links in the parents itself; a plain
-         * main-disk name is where it is. */
+         * main-disk name is where it is. A ".." it removed lexically may have
+         * stepped out of a directory that is only in the spill area, though. */
+        if (!loc->resolved && sw_has_dotdot(path)) {
+            struct stat st;
+            if (sw_sys_fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) != 0) loc->resolved = 1;
+        }
         goto done;
     }
     /* Slow path: links in the union (a main-disk link into a spilled
      * directory, a link that lives in the spill area, a missing name). */
     char resolved[PATH_MAX];
     int r = sw_union_resolve(loc->main, (size_t)n, follow_last, resolved);
-    if (r < 0) goto done; /* keep the lexical answer; the real call reports the error */
+    if (r < 0) {
+        /* A loop through the union is the kernel's ELOOP; otherwise keep the lexical
+         * answer and let the real call report the error. */
+        if (errno == ELOOP) sw_fail_at(loc, ELOOP, sw_loop_path);
+        else if (loc->where == SW_IN_NONE && sw_spill_error_counts(loc, spill_err, main_err)) sw_fail_at(loc, spill_err, loc->spill);
+        goto done;
+    }
     if (!sw_managed(resolved, (size_t)r)) {
         managed = 0; /* the link leads out of the managed tree: the kernel handles it */
         goto done;
@@ -289,10 +378,29 @@ int sw_locate(int dirfd, const char *path, int follow_last, struct sw_loc *loc) 
         managed = 0;
         goto done;
     }
-    sw_settle(loc);
+    sw_settle(loc, &spill_err, &main_err);
+    /* In neither place: the error of the walk that got further than "no such name" (the
+     * spill area's first, as the union looks there first): ENOTDIR under a spilled file,
+     * EACCES in a directory only the spill area has, ELOOP of a loop inside it. */
+    if (loc->where == SW_IN_NONE && sw_spill_error_counts(loc, spill_err, main_err)) sw_fail_at(loc, spill_err, loc->spill);
 done:
     errno = saved;
     return managed;
+}
+
+int sw_locate(int dirfd, const char *path, int follow_last, struct sw_loc *loc) {
+    char copy[PATH_MAX];
+    int saved = errno;
+    /* The program's string is read only through a copy that cannot fault: an unreadable or
+     * unterminated one is left to the real call (EFAULT, ENAMETOOLONG). */
+    ssize_t len = path == NULL ? -1 : sw_copy_path(path, copy);
+    errno = saved;
+    if (len <= 0) return 0;
+    return sw_locate_copied(dirfd, copy, follow_last, loc);
+}
+
+int sw_locate_text(int dirfd, const char *copied, int follow_last, struct sw_loc *loc) {
+    return sw_locate_copied(dirfd, copied, follow_last, loc);
 }
 
 /*
@@ -301,6 +409,7 @@ done:
  * Returns 0 when the parent exists in the spill area afterwards.
  */
 int sw_spill_parents(const struct sw_loc *loc) {
+    if (loc->long_name) return -1;
     int saved = errno;
     char spill[PATH_MAX];
     char main_dir[PATH_MAX];
@@ -347,12 +456,8 @@ done:
 static int sw_parent_place(const struct sw_loc *loc, int *main_dev_ok) {
     char parent[PATH_MAX];
     struct stat st;
-    size_t cut = loc->main_len;
-    while (cut > 0 && loc->main[cut - 1] != '/') cut--;
-    if (cut > 0) cut--;
+    size_t cut = sw_main_parent(loc, parent);
     *main_dev_ok = 1;
-    memcpy(parent, loc->main, cut);
-    parent[cut] = '\0';
     if (sw_exists(cut ? parent : "/", &st) && S_ISDIR(st.st_mode)) {
         *main_dev_ok = st.st_dev == sw_cfg.root_dev;
         return SW_IN_MAIN;
@@ -366,6 +471,7 @@ static int sw_parent_place(const struct sw_loc *loc, int *main_dev_ok) {
 }
 
 const char *sw_create_target(const struct sw_loc *loc, unsigned state) {
+    if (loc->long_name) return loc->spill; /* the half long.c chose */
     if (loc->where == SW_IN_SPILL) return loc->spill; /* exists there: the call reports EEXIST or opens it */
     if (loc->where == SW_IN_MAIN) return NULL;
     int dev_ok;
@@ -384,12 +490,16 @@ int sw_route(int dirfd, const char *path, enum sw_intent intent, int oflags, cha
     /* O_CREAT|O_EXCL does not follow a final link either (EEXIST on a dangling one). */
     int follow = !(intent == SW_OPEN && ((oflags & O_NOFOLLOW) || (oflags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)));
     if (intent == SW_LOOKUP_NOFOLLOW) follow = 0;
-    if (!sw_locate(dirfd, path, follow, &loc)) return 0;
+    char copy[PATH_MAX];
+    int saved_copy = errno;
+    ssize_t pl = path == NULL ? -1 : sw_copy_path(path, copy);
+    errno = saved_copy;
+    if (pl <= 0 || !sw_locate_copied(dirfd, copy, follow, &loc)) return 0;
     const char *use = NULL;
     int saved = errno;
     if (intent == SW_OPEN && (oflags & O_CREAT)) use = sw_create_target(&loc, state);
     if (use == NULL && loc.where == SW_IN_SPILL) use = loc.spill;
-    if (use == NULL && intent == SW_OPEN && loc.where == SW_IN_MAIN && state == SPILLWAY_STATE_SPILLING &&
+    if (use == NULL && intent == SW_OPEN && loc.where == SW_IN_MAIN && !loc.long_name && state == SPILLWAY_STATE_SPILLING &&
         (oflags & O_ACCMODE) != O_RDONLY && S_ISREG(loc.st.st_mode) && loc.st.st_dev == sw_cfg.root_dev) {
         /* Opening a main-disk file for writing while spilling: move it first
          * (only its metadata when O_TRUNC empties it anyway). */
@@ -403,9 +513,9 @@ int sw_route(int dirfd, const char *path, enum sw_intent intent, int oflags, cha
     if (use == NULL) return 0;
     /* The normalised name lost a trailing "/" or "/.": keep it, so that the
      * kernel still refuses a non-directory (ENOTDIR) as it would. */
-    size_t n = strlen(use), pl = strlen(path);
-    const char *tail = (pl >= 2 && path[pl - 1] == '.' && path[pl - 2] == '/') ? "/."
-                       : (pl >= 2 && path[pl - 1] == '/')                        ? "/"
+    size_t n = strlen(use);
+    const char *tail = (pl >= 2 && copy[pl - 1] == '.' && copy[pl - 2] == '/') ? "/."
+                       : (pl >= 2 && copy[pl - 1] == '/')                        ? "/"
                                                                                  : "";
     size_t tl = strlen(tail);
     if (n + tl >= PATH_MAX) tl = 0;
@@ -423,8 +533,17 @@ int sw_create_rescue_path(int dirfd, const char *path, char out[PATH_MAX]) {
     return ok;
 }
 
-int sw_fopen_flags(const char *mode) {
+int sw_fopen_flags(const char *given) {
     int flags = 0;
+    /* The first characters of the program's mode, through a copy that cannot fault. */
+    char mode_buf[16];
+    const char *mode = NULL;
+    int saved = errno;
+    if (given != NULL && (sw_copy_string(given, mode_buf, sizeof mode_buf) >= 0 || errno == ENAMETOOLONG)) {
+        mode_buf[sizeof mode_buf - 1] = '\0';
+        mode = mode_buf;
+    }
+    errno = saved;
     switch (mode ? mode[0] : 'r') {
     case 'w': flags = O_WRONLY | O_CREAT | O_TRUNC; break;
     case 'a': flags = O_WRONLY | O_CREAT | O_APPEND; break;

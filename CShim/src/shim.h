@@ -114,6 +114,11 @@ struct sw_loc {
     int where;            /* enum sw_place: where it exists now (spill area first) */
     int resolved;         /* links were resolved through the union: main differs from the name given */
     struct stat st;       /* lstat of the name where it exists */
+    int long_name;        /* too long for an absolute name (long.c): main and spill are the same
+                           * "/proc/self/fd/N/..." name of the half where it is or is to be made */
+    int err;              /* nonzero: in neither place, and a lookup fails with this errno (ENOTDIR,
+                           * EACCES, ELOOP, ...): `where` says SW_IN_SPILL with `st` zero, and both
+                           * names (or the spill one) make the kernel answer with it */
 };
 
 /*
@@ -124,6 +129,16 @@ struct sw_loc {
  * merged tree; the last component only when `follow_last`. Never changes errno.
  */
 int sw_locate(int dirfd, const char *path, int follow_last, struct sw_loc *loc);
+
+/* A relative name whose absolute form is too long, located by walking it (long.c): 1 with loc
+ * filled (long_name set), 0 when it is not one or cannot be reached so. */
+int sw_long_locate(int dirfd, const char *path, struct sw_loc *loc);
+
+/* Move fd to a high number with close-on-exec (init.c); the new number. */
+int sw_high_fd(int fd);
+
+/* sw_locate of a path the library already copied (sw_copy_path): it reads `copied` freely. */
+int sw_locate_text(int dirfd, const char *copied, int follow_last, struct sw_loc *loc);
 
 /* Make the spill area's missing parents of `loc`, mirroring the main disk's
  * modes and owners. 0 when the parent exists in the spill area afterwards. */
@@ -164,6 +179,9 @@ int sw_copy_out(void *dst, const void *src, size_t n);
  * its length, or -1 with errno EFAULT (unreadable) or ENAMETOOLONG (no NUL in
  * PATH_MAX bytes). Read a path from the program only through this. */
 ssize_t sw_copy_path(const char *path, char out[PATH_MAX]);
+
+/* The same for any string and a buffer of cap bytes (ENAMETOOLONG: no NUL in them). */
+ssize_t sw_copy_string(const char *src, char *out, size_t cap);
 
 /* --- Moves (move.c) --- */
 

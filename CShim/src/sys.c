@@ -49,11 +49,46 @@ ssize_t sw_sys_readlinkat(int dirfd, const char *path, char *buf, size_t size) {
 
 /* Reads (and writes) of the program's memory that cannot fault: process_vm_readv on this
  * process copies what is readable and stops at the first address that is not,
- * where a plain load would raise SIGSEGV in the program. */
+ * where a plain load would raise SIGSEGV in the program.
+ *
+ * A seccomp filter (or an old kernel) that refuses process_vm_readv/writev leaves plain loads
+ * and stores: they fault on a bad pointer, as libc itself would, but the union keeps working
+ * (the library fails open rather than turning itself off). */
+static int sw_vm_refused;
+
+static int sw_vm_unavailable(void) {
+    if (errno != ENOSYS && errno != EPERM) return 0;
+    __atomic_store_n(&sw_vm_refused, 1, __ATOMIC_RELAXED);
+    return 1;
+}
+
 static ssize_t sw_sys_read_self(void *dst, const void *src, size_t n) {
     struct iovec local = {.iov_base = dst, .iov_len = n};
     struct iovec remote = {.iov_base = (void *)src, .iov_len = n};
-    return (ssize_t)syscall(SYS_process_vm_readv, getpid(), &local, 1UL, &remote, 1UL, 0UL);
+    if (!__atomic_load_n(&sw_vm_refused, __ATOMIC_RELAXED)) {
+        ssize_t got = (ssize_t)syscall(SYS_process_vm_readv, syscall(SYS_getpid), &local, 1UL, &remote, 1UL, 0UL);
+        if (got >= 0 || !sw_vm_unavailable()) return got;
+    }
+    memcpy(dst, src, n);
+    return (ssize_t)n;
+}
+
+int sw_copy_out(void *dst, const void *src, size_t n) {
+    if (n == 0) return 0;
+    struct iovec local = {.iov_base = (void *)src, .iov_len = n};
+    struct iovec remote = {.iov_base = dst, .iov_len = n};
+    ssize_t put = -1;
+    if (!__atomic_load_n(&sw_vm_refused, __ATOMIC_RELAXED)) {
+        put = (ssize_t)syscall(SYS_process_vm_writev, syscall(SYS_getpid), &local, 1UL, &remote, 1UL, 0UL);
+        if (put < 0 && sw_vm_unavailable()) put = -2;
+    }
+    if (put == -2 || __atomic_load_n(&sw_vm_refused, __ATOMIC_RELAXED)) {
+        memcpy(dst, src, n);
+        return 0;
+    }
+    if (put == (ssize_t)n) return 0;
+    if (put >= 0 || errno == EFAULT) errno = EFAULT;
+    return -1;
 }
 
 int sw_copy_in(void *dst, const void *src, size_t n) {
@@ -64,24 +99,14 @@ int sw_copy_in(void *dst, const void *src, size_t n) {
     return -1;
 }
 
-int sw_copy_out(void *dst, const void *src, size_t n) {
-    if (n == 0) return 0;
-    struct iovec local = {.iov_base = (void *)src, .iov_len = n};
-    struct iovec remote = {.iov_base = dst, .iov_len = n};
-    ssize_t put = (ssize_t)syscall(SYS_process_vm_writev, getpid(), &local, 1UL, &remote, 1UL, 0UL);
-    if (put == (ssize_t)n) return 0;
-    if (put >= 0 || errno == EFAULT) errno = EFAULT;
-    return -1;
-}
-
-ssize_t sw_copy_path(const char *path, char out[PATH_MAX]) {
+ssize_t sw_copy_string(const char *src, char *out, size_t cap) {
     size_t have = 0;
-    while (have < PATH_MAX) {
+    while (have < cap) {
         /* One page at a time: a string may end just before an unmapped page. */
-        uintptr_t at = (uintptr_t)path + have;
+        uintptr_t at = (uintptr_t)src + have;
         size_t chunk = 4096 - (at & 4095);
-        if (chunk > PATH_MAX - have) chunk = PATH_MAX - have;
-        ssize_t got = sw_sys_read_self(out + have, path + have, chunk);
+        if (chunk > cap - have) chunk = cap - have;
+        ssize_t got = sw_sys_read_self(out + have, src + have, chunk);
         if (got <= 0) {
             if (got == 0 || errno == EFAULT) errno = EFAULT;
             return -1;
@@ -96,4 +121,8 @@ ssize_t sw_copy_path(const char *path, char out[PATH_MAX]) {
     }
     errno = ENAMETOOLONG;
     return -1;
+}
+
+ssize_t sw_copy_path(const char *path, char out[PATH_MAX]) {
+    return sw_copy_string(path, out, PATH_MAX);
 }

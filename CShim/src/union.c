@@ -60,10 +60,16 @@ static size_t sw_split_tail(const char *path, char head[PATH_MAX], char tail[8],
 }
 
 static int sw_name_locate_as(int dirfd, const char *path, int follow, struct sw_name *nm, int dots_ok) {
-    char head[PATH_MAX];
+    char copy[PATH_MAX], head[PATH_MAX];
     if (path == NULL) return 0;
-    if (sw_split_tail(path, head, nm->tail, dots_ok) == 0) return 0;
-    return sw_locate(dirfd, head, follow, &nm->loc);
+    /* The one read of the program's string, through a copy that cannot fault: an
+     * unreadable one goes to the real call, which says EFAULT. */
+    int saved = errno;
+    ssize_t len = sw_copy_path(path, copy);
+    errno = saved;
+    if (len <= 0) return 0;
+    if (sw_split_tail(copy, head, nm->tail, dots_ok) == 0) return 0;
+    return sw_locate_text(dirfd, head, follow, &nm->loc);
 }
 
 int sw_name_locate(int dirfd, const char *path, int follow, struct sw_name *nm) {
@@ -97,7 +103,7 @@ const char *sw_name_lookup(int dirfd, const char *path, int follow, char alt[PAT
 
 int sw_name_both_dir(const struct sw_name *nm) {
     struct stat st;
-    return nm->loc.where == SW_IN_SPILL && S_ISDIR(nm->loc.st.st_mode) &&
+    return !nm->loc.long_name && nm->loc.where == SW_IN_SPILL && S_ISDIR(nm->loc.st.st_mode) &&
            sw_sys_fstatat(AT_FDCWD, nm->loc.main, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 }
 
@@ -132,6 +138,7 @@ static size_t sw_parent_of(const char *path, char out[PATH_MAX]) {
 }
 
 int sw_main_parents(const struct sw_loc *loc) {
+    if (loc->long_name) return -1;
     int saved = errno;
     char main[PATH_MAX], spill_dir[PATH_MAX];
     struct stat st;
@@ -230,11 +237,12 @@ int sw_unspill_path(char *path, size_t cap) {
     return 1;
 }
 
-int sw_app_dir(int dirfd, const char *path, char out[PATH_MAX]) {
+int sw_app_dir(int dirfd, const char *given, char out[PATH_MAX]) {
     int saved = errno;
     size_t n = 0;
     int rc = -1;
-    if (path == NULL) goto done;
+    char path[PATH_MAX];
+    if (given == NULL || sw_copy_path(given, path) < 0) goto done;
     if (path[0] != '/') {
         ssize_t got;
         if (dirfd == AT_FDCWD) {
@@ -286,6 +294,13 @@ int sw_dir_halves(int dirfd, const char *path, int follow, char spill[PATH_MAX],
     if (nm.tail[0] == '/' && nm.tail[1] == '.' && nm.tail[2] == '.') goto done; /* "x/..": one place is enough */
     /* A final link (opendir follows) lives where it is, pointing anywhere: left to the kernel. */
     if (S_ISLNK(nm.loc.st.st_mode)) goto done;
+    if (nm.loc.long_name) {
+        /* One half, the one long.c found it in. */
+        memcpy(spill, nm.loc.spill, strlen(nm.loc.spill) + 1);
+        memcpy(main, nm.loc.main, strlen(nm.loc.main) + 1);
+        if (S_ISDIR(nm.loc.st.st_mode)) rc = nm.loc.where;
+        goto done;
+    }
     memcpy(spill, nm.loc.spill, strlen(nm.loc.spill) + 1);
     memcpy(main, nm.loc.main, strlen(nm.loc.main) + 1);
     if (nm.loc.where == SW_IN_SPILL && S_ISDIR(nm.loc.st.st_mode)) rc |= SW_IN_SPILL;
@@ -371,9 +386,18 @@ int sw_create_node(int dirfd, const char *path, sw_path_op op, void *ctx) {
 }
 
 int sw_path_named(const char *path) {
-    return path != NULL && path[0] != '\0';
+    /* An unreadable path counts as named: the real call is made with it (EFAULT). */
+    char first;
+    int saved = errno;
+    int named = path != NULL && (sw_copy_in(&first, path, 1) != 0 || first != '\0');
+    errno = saved;
+    return named;
 }
 
 int sw_path_has_slash(const char *path) {
-    return path != NULL && strchr(path, '/') != NULL;
+    char copy[PATH_MAX];
+    int saved = errno;
+    int slash = path != NULL && sw_copy_path(path, copy) >= 0 && strchr(copy, '/') != NULL;
+    errno = saved;
+    return slash;
 }

@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -145,9 +146,22 @@ static void sw_settle(const struct sw_claim *claim, ssize_t written) {
     if (used < claim->granted) spillway_cap_refund(&sw_ledger, claim->granted - used);
 }
 
+/* The bytes a vector writes, read through copies that cannot fault: 0 for an unreadable
+ * array or a count the kernel refuses (the real call then says EFAULT or EINVAL). */
 static size_t sw_iov_bytes(const struct iovec *iov, int cnt) {
     size_t total = 0;
-    for (int i = 0; iov != NULL && i < cnt; i++) total += iov[i].iov_len;
+    struct iovec part[64];
+    if (iov == NULL || cnt <= 0 || cnt > IOV_MAX) return 0;
+    int saved = errno;
+    for (int i = 0; i < cnt; i += 64) {
+        int k = cnt - i < 64 ? cnt - i : 64;
+        if (sw_copy_in(part, iov + i, (size_t)k * sizeof part[0]) != 0) {
+            total = 0;
+            break;
+        }
+        for (int j = 0; j < k; j++) total += part[j].iov_len;
+    }
+    errno = saved;
     return total;
 }
 

@@ -56,7 +56,13 @@ static ssize_t sw_getxattr_union(int follow, const char *path, const char *name,
     char alt[PATH_MAX];
     int dirfd;
     const char *use = sw_name_lookup(AT_FDCWD, path, follow, alt, &dirfd);
-    if (use == alt && sw_in_spill_area(alt) && name != NULL && strcmp(name, SW_ORIGIN_XATTR) == 0) {
+    char head[sizeof(SW_ORIGIN_XATTR) + 1];
+    int saved = errno;
+    /* The program's name, read only through a copy that cannot fault (EFAULT from the real call). */
+    int ours = use == alt && sw_in_spill_area(alt) && name != NULL && sw_copy_string(name, head, sizeof head) >= 0 &&
+               strcmp(head, SW_ORIGIN_XATTR) == 0;
+    errno = saved;
+    if (ours) {
         errno = ENODATA;
         return -1;
     }
@@ -85,8 +91,9 @@ static ssize_t sw_listxattr_union(int follow, const char *path, char *list, size
     ssize_t got = sw_listxattr_call(follow, use, list, size);
     if (use != alt || !sw_in_spill_area(alt)) return got;
     if (got > 0 && size > 0) return (ssize_t)sw_filter_list(list, (size_t)got);
-    if (got < 0 && errno == ERANGE && size > 0) {
-        /* The list with our name is too long for the buffer; without it, it may fit. */
+    if (got < 0 && (errno == ERANGE || errno == EFAULT) && size > 0) {
+        /* The list with our name is too long for the buffer, or the buffer cannot take it;
+         * without it, it may fit (an empty list writes nothing, as the kernel's would). */
         int saved = errno;
         char *big = mmap(NULL, SW_XATTR_LIST_MAX, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (big == MAP_FAILED) {
@@ -96,10 +103,7 @@ static ssize_t sw_listxattr_union(int follow, const char *path, char *list, size
         ssize_t all = sw_listxattr_call(follow, use, big, SW_XATTR_LIST_MAX);
         if (all > 0) {
             size_t kept = sw_filter_list(big, (size_t)all);
-            if (kept <= size) {
-                memcpy(list, big, kept);
-                got = (ssize_t)kept;
-            }
+            if (kept <= size && sw_copy_out(list, big, kept) == 0) got = (ssize_t)kept;
         }
         munmap(big, SW_XATTR_LIST_MAX);
         if (got < 0) errno = saved;

@@ -34,6 +34,8 @@
 #include <sys/time.h>
 #include <utime.h>
 
+#include "bad_pointers.h"
+
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE 1
 #define RENAME_EXCHANGE 2
@@ -141,15 +143,10 @@ static int cmd_calls(int argc, char **argv) {
 /* Pointers no call may read: an address with nothing mapped, a page with no
  * access, and a string that runs into such a page with no NUL. */
 static int cmd_efault(void) {
-    long page = sysconf(_SC_PAGESIZE);
-    char *area = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (area == MAP_FAILED) return 2;
-    memset(area, 'a', (size_t)page);
-    mprotect(area + page, (size_t)page, PROT_NONE);
-    const char *bad[] = {(const char *)0xdeadc0de, area + page, area + page - 16};
-    const char *names[] = {"unmapped", "no-access", "no-nul"};
+    const char *bad[3];
+    if (bad_pointers(bad) != 0) return 2;
     for (int i = 0; i < 3; i++) {
-        const char *p = bad[i], *n = names[i];
+        const char *p = bad[i], *n = bad_pointer_names[i];
         struct stat st;
         char sx[256]; /* struct statx, which musl's headers may lack */
         char buf[64];
@@ -288,8 +285,13 @@ static int cmd_dots(const char *dir) {
         struct stat st;
         show("rename-from", p, rename(p, "dots-z"));
         show("rename-to", p, rename("a.txt", p));
-        show("renameat2-noreplace", p, syscall(SYS_renameat2, AT_FDCWD, p, AT_FDCWD, "dots-z", RENAME_NOREPLACE));
-        show("renameat2-exchange", p, syscall(SYS_renameat2, AT_FDCWD, "empty-both", AT_FDCWD, p, RENAME_EXCHANGE));
+#ifdef __GLIBC__
+        /* libc's renameat2 (the library hooks it; a raw system call it cannot see). musl
+         * 1.2.3 has no wrapper: its run leaves these out, with and without the library. */
+        show("renameat2-noreplace", p, renameat2(AT_FDCWD, p, AT_FDCWD, "dots-z", RENAME_NOREPLACE));
+        show("renameat2-noreplace-to", p, renameat2(AT_FDCWD, "a.txt", AT_FDCWD, p, RENAME_NOREPLACE));
+        show("renameat2-exchange", p, renameat2(AT_FDCWD, "empty-both", AT_FDCWD, p, RENAME_EXCHANGE));
+#endif
         show("rmdir", p, rmdir(p));
         show("unlink", p, unlink(p));
         show("unlinkat-dir", p, unlinkat(AT_FDCWD, p, AT_REMOVEDIR));

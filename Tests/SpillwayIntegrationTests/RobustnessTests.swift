@@ -103,6 +103,37 @@ struct RobustnessTests {
         #expect(shimmed.result.stdout.hasPrefix("mismatches=0 "), "\(shimmed.result.stdout)")
     }
 
+    /// Every hook with arguments the kernel refuses (CShim/tests/badargs.c): unreadable paths,
+    /// buffers, times, argv/envp and attribute names, unknown O_/AT_/RENAME_ bits, bad
+    /// descriptors; each call in a child of its own, its line "call: result errno" or "signal N".
+    /// Through the library, in every state and for glibc and musl, each line is the one the same
+    /// call prints without it: no crash, the kernel's errno. The spilled states start with a file
+    /// in the spill area (`spilled`) beside one on the main disk (`mainfile`).
+    @Test(arguments: ["normal", "spilling", "draining"], ["badargs", "badargs-musl"])
+    func badArgumentsGiveTheKernelsErrno(state: String, program: String) throws {
+        func prepared(split: Bool) throws -> (dir: String, env: [String: String], slot: String, base: String) {
+            let tree = try Self.layout(state: state)
+            try "main".write(toFile: tree.dir + "/mainfile", atomically: false, encoding: .utf8)
+            let spilled = split ? tree.base + "/spill/d" : tree.dir
+            try FileManager.default.createDirectory(atPath: spilled, withIntermediateDirectories: true)
+            try "spill".write(toFile: spilled + "/spilled", atomically: false, encoding: .utf8)
+            return tree
+        }
+        let argv = [Paths.testProgram(program)]
+        let plainTree = try prepared(split: false)
+        defer { try? FileManager.default.removeItem(atPath: plainTree.base) }
+        let plain = try Self.run(argv + [plainTree.dir, "mainfile", "spilled"], environment: [:])
+        #expect(plain.result.status == 0 && plain.result.stdout.hasSuffix("done\n"), "without the library: \(plain.result)")
+        let tree = try prepared(split: state != "normal")
+        defer { try? FileManager.default.removeItem(atPath: tree.base) }
+        let shimmed = try Self.run(argv + [tree.dir, "mainfile", "spilled"], environment: tree.env)
+        #expect(!shimmed.timedOut, "\(program) \(state): hung")
+        let mine = shimmed.result.stdout.split(separator: "\n"), theirs = plain.result.stdout.split(separator: "\n")
+        #expect(mine.count == theirs.count, "\(program) \(state): \(mine.count) lines, plain \(theirs.count)")
+        let differing = zip(mine, theirs).filter { $0 != $1 }.map { "\($0.0)   (plain: \($0.1))" }
+        #expect(differing.isEmpty, "\(program) \(state):\n\(differing.joined(separator: "\n"))")
+    }
+
     /// `strace -c` of a loop of open/fstat/stat/access/close: with the library in `normal`, each
     /// system call is made exactly as often as without it (the library's own start-up, counted
     /// by a run of 0 rounds, aside).
