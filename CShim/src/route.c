@@ -525,6 +525,7 @@ int sw_route(int dirfd, const char *path, enum sw_intent intent, int oflags, cha
 }
 
 int sw_create_rescue_path(int dirfd, const char *path, char out[PATH_MAX]) {
+    if (!sw_slot_trusted()) return 0;
     int saved = errno;
     struct sw_loc loc;
     int ok = sw_locate(dirfd, path, 1, &loc) && loc.where == SW_IN_NONE && sw_spill_parents(&loc) == 0;

@@ -73,6 +73,14 @@ unsigned sw_attention_state(void);
 /* The slot's page faulted (signal.c, after swapping in a zero page): note it for recovery. */
 void sw_slot_lost(void);
 
+/* May the library rescue a failed write into the spill area? Only while the slot is one the
+ * supervisor keeps (right magic, version and state) and its page is not lost: random bytes or a
+ * zero page in the slot mean nobody is watching the spill area, so the library stays libc. */
+static inline int sw_slot_trusted(void) {
+    return sw_cfg.slot != NULL && !__atomic_load_n(&sw_cfg.slot_lost, __ATOMIC_ACQUIRE) &&
+           spillway_slot_is_valid(sw_cfg.slot, SPILLWAY_SLOT_FILE_SIZE);
+}
+
 /* Note that this process spilled a file while the slot said `normal`. */
 void sw_note_rescue(void);
 

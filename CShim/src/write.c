@@ -180,6 +180,7 @@ static void sw_before_write(int fd) {
 static int sw_rescued(int fd) {
     if (errno != EDQUOT && errno != ENOSPC) return 0;
     sw_ensure_init();
+    if (!sw_slot_trusted()) return 0;
     int saved = errno;
     struct stat st;
     int ok = sw_main_file(fd, &st) && sw_take_over(fd, &st, 1) == 0;
