@@ -173,3 +173,37 @@ enum RuntimeLog {
         close(fd)
     }
 }
+
+/// What `exec --process` does before runc runs: the new process gets what the container's
+/// first process got (the launcher, the `SPILLWAY_*` environment), read from the container's
+/// own config.json, which `create` rewrote. A container that is not managed, or anything that
+/// cannot be read, leaves the process file as it is (the process runs as it would with runc).
+struct ExecPreparation {
+    let invocation: RuntimeInvocation
+    let runc: String
+
+    /// nil when the process file was prepared or needs nothing; else why it was left alone.
+    func run() -> String? {
+        guard let id = invocation.containerID, let processPath = invocation.processPath else { return nil }
+        let state: HostCommand.Result
+        do {
+            state = try HostCommand.run([runc] + (invocation.stateRoot.map { ["--root", $0] } ?? []) + ["state", id])
+        } catch {
+            return "cannot ask runc where container \(id)'s bundle is: \(error)"
+        }
+        guard state.status == 0,
+              let object = try? JSONSerialization.jsonObject(with: Data(state.stdout.utf8)) as? [String: Any],
+              let bundle = object["bundle"] as? String else {
+            return "runc state \(id) gave no bundle: \(state.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
+        }
+        do {
+            let config = try Data(contentsOf: URL(fileURLWithPath: bundle + "/config.json"))
+            let process = try Data(contentsOf: URL(fileURLWithPath: processPath))
+            guard let rewritten = try OCISpecInjection.execProcess(process, container: config) else { return nil }
+            try RuntimePreparation.replaceAtomically(processPath, with: rewritten)
+            return nil
+        } catch {
+            return "cannot prepare the exec process file \(processPath) of container \(id): \(error)"
+        }
+    }
+}

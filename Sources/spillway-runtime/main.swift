@@ -3,7 +3,8 @@
 // On `create` (and `run`) it registers the container with the spillway daemon, rewrites the
 // bundle's config.json (bind mounts of the libraries, launcher, slot and spill area under
 // /.spillway, the launcher in front of the program, the SPILLWAY_* environment) and then runs
-// runc with the original arguments. A statically linked program (or a container asking for it
+// runc with the original arguments. `exec --process` (docker exec, kubectl exec) gives the new
+// process what the container's first process got. A statically linked program (or a container asking for it
 // with the spillway.mode=fuse annotation or SPILLWAY_MODE=fuse) gets the daemon's FUSE union as
 // its root filesystem instead; `delete` has the daemon unmount it. Every other command goes to
 // runc unchanged. If the daemon
@@ -47,6 +48,9 @@ if invocation.deletesContainer, let id = invocation.containerID,
 guard let runc = ProcessReplacement.resolve(options.runc) else {
     StandardError.print("spillway-runtime: cannot find runc ('\(options.runc)'): install runc, or give its path with --spillway-runc or SPILLWAY_RUNC")
     exit(127)
+}
+if invocation.execsProcess, let problem = ExecPreparation(invocation: invocation, runc: runc).run() {
+    RuntimeLog.write("spillway-runtime: \(problem); the process runs unmanaged", level: "warning", invocation: invocation)
 }
 do {
     try ProcessReplacement.exec(runc, arguments: [runc] + invocation.runcArguments)

@@ -31,6 +31,24 @@ import Testing
         #expect(mounts[4]["options"]?.arrayValue?.contains(.string("rw")) == true)
     }
 
+    /// `docker exec`: the new process gets the launcher and the first process's `SPILLWAY_*`
+    /// environment (also a FUSE-mode one without SPILLWAY_SPILL); an unmanaged container's is kept.
+    @Test func execProcessesGetWhatTheFirstProcessGot() throws {
+        let process = Data(#"{"args":["dd","of=/x"],"env":["PATH=/bin","SPILLWAY_SLOT=/forged"],"cwd":"/","user":{"uid":65534,"gid":65534}}"#.utf8)
+        for injection in [Self.injection, OCISpecInjection(libDir: "/l", launcher: "/l/e", slot: "/s", spill: "/p", root: "/run/fuse/c1")] {
+            let config = try injection.apply(to: Data(Self.config.utf8))
+            let out = try decoded(try #require(try OCISpecInjection.execProcess(process, container: config)))
+            #expect(out["args"] == .array(["/.spillway/bin/spillway-entry", "dd", "of=/x"].map(JSONValue.string)))
+            let env = out["env"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            #expect(env == ["PATH=/bin"] + injection.environment.map { "\($0.0)=\($0.1)" })
+            #expect(out["user"] == (try decoded(process))["user"])
+            let twice = try #require(try OCISpecInjection.execProcess(try JSONEncoder().encode(out), container: config))
+            #expect(try decoded(twice) == out)
+        }
+        #expect(try OCISpecInjection.execProcess(process, container: Data(Self.config.utf8)) == nil)
+        #expect(throws: InputError.self) { try OCISpecInjection.execProcess(Data("{}".utf8), container: try Self.injection.apply(to: Data(Self.config.utf8))) }
+    }
+
     @Test func keepsEverythingElseExactly() throws {
         let before = try decoded(Data(Self.config.utf8))
         let after = try decoded(try Self.injection.apply(to: Data(Self.config.utf8)))

@@ -55,6 +55,21 @@ import Testing
         #expect(!parsed.createsContainer)
     }
 
+    /// What dockerd's containerd-shim sends for `docker exec`, and runc's inline form.
+    @Test func execWithAProcessFile() throws {
+        let argv = ["--root", "/run/docker/runtime-runc/moby", "--log", "/b/log.json", "--log-format", "json", "exec",
+                    "--process", "/tmp/runc-process123", "--detach", "--pid-file", "/b/exec.pid", "-e", "X=1", Self.id]
+        let parsed = try RuntimeInvocation.parse(argv)
+        #expect(parsed.command == "exec")
+        #expect(parsed.containerID == Self.id)
+        #expect(parsed.processPath == "/tmp/runc-process123")
+        #expect(parsed.stateRoot == "/run/docker/runtime-runc/moby")
+        #expect(parsed.runcArguments == argv)
+        #expect(parsed.execsProcess && !parsed.createsContainer)
+        let inline = try RuntimeInvocation.parse(["exec", "--cwd", "/", Self.id, "ls", "--process", "x"])
+        #expect(inline.containerID == Self.id && inline.processPath == nil && !inline.execsProcess)
+    }
+
     @Test func otherCommandsPassThrough() throws {
         for argv in [["--version"], ["state", "c1"], ["--root", "/r", "kill", "c1", "9"], ["--unknown-flag", "x", "create", "c"]] {
             let parsed = try RuntimeInvocation.parse(argv)

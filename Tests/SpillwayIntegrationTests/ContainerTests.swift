@@ -86,6 +86,32 @@ struct ContainerTests {
 
     /// (d) Ten containers with different quotas: partitions as planned, and none can see or
     /// fill another's spill area, or write its own slot.
+    /// `docker exec` (runc `exec --process`, what `kubectl exec` comes to as well): the new
+    /// process gets the launcher and the preload library as the container's first process did,
+    /// so a `dd` of twice the free quota from it exits 0 and lands in the spill area.
+    @Test func dockerExecWritesPastTheQuotaToo() throws {
+        try withContainerEnvironment { env in
+            try env.dockerd.importImage(try ContainerImages.hostTools(), tag: Self.image)
+            let quota: UInt64 = 64 << 20
+            let writeMiB = Int(2 * (quota - (try Self.imageBytes())) >> 20)
+            let started = try env.run(size: "64M", name: "execd", ["-d", Self.image, "sleep", "600"])
+            try #require(started.status == 0, "\(started)")
+            defer { _ = try? env.dockerd.docker("rm", "-f", "execd") }
+            let exec = try env.dockerd.docker("exec", "--user", "0", "execd", "sh", "-c",
+                                              "mkdir -p /data && dd if=/dev/urandom of=/data/exec.bin bs=1M count=\(writeMiB) status=none && sync && wc -c < /data/exec.bin")
+            #expect(exec.status == 0, "\(exec)")
+            #expect(exec.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\(writeMiB << 20)", "\(exec)")
+            let report = try Self.status(env.daemon)
+            let managed = try #require(report.containers.first { $0.name == "execd" }, "\(report)")
+            let spillArea = try #require(managed.spillPath)
+            let inSpill = try FileManager.default.attributesOfItem(atPath: spillArea + "/data/exec.bin")
+            #expect((inSpill[.size] as? UInt64) == UInt64(writeMiB) << 20)
+            // What the exec'd process saw of itself: the library, and the first process's slot.
+            let env2 = try env.dockerd.docker("exec", "execd", "sh", "-c", "env | grep '^SPILLWAY_SLOT='; grep -c libspillway /proc/self/maps")
+            #expect(env2.stdout.hasPrefix("SPILLWAY_SLOT=/.spillway/slot\n") && !env2.stdout.hasSuffix("\n0\n"), "\(env2)")
+        }
+    }
+
     @Test func tenContainersArePartitionedAndKeptApart() throws {
         try withContainerEnvironment(mainMegabytes: 3072, subMegabytes: 1024, extraConfig: "partition_min_containers = 2") { env in
             try env.dockerd.importImage(try ContainerImages.hostTools(), tag: Self.image)

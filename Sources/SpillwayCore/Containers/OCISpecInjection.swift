@@ -95,6 +95,42 @@ public struct OCISpecInjection: Sendable, Equatable {
         }
     }
 
+    /// The process file of an `exec` into a container (`runc exec --process`), given what that
+    /// container's first process got: the launcher in front of its `args` and the same
+    /// `SPILLWAY_*` environment, so `docker exec` and `kubectl exec` run under Spillway too.
+    /// Returns nil when the container's config.json shows it is not managed (no launcher in
+    /// front of its program): then the process file stays as it is. Applying it twice gives
+    /// the same result.
+    ///
+    /// - Throws: ``InputError`` when either file is not JSON, or the process has no `args`.
+    public static func execProcess(_ processFile: Data, container config: Data) throws(InputError) -> Data? {
+        let document = try decode(config)
+        guard let first = document["process"]?.objectValue,
+              first["args"]?.arrayValue?.first?.stringValue == ContainerLayout.launcher else { return nil }
+        let ours = Set(ContainerLayout.environment.map(\.0))
+        func isOurs(_ entry: JSONValue) -> Bool {
+            guard let text = entry.stringValue, let equals = text.firstIndex(of: "=") else { return false }
+            return ours.contains(String(text[..<equals]))
+        }
+        let given = (first["env"]?.arrayValue ?? []).filter(isOurs)
+        var process = try decode(processFile)
+        guard var args = process["args"]?.arrayValue, !args.isEmpty else {
+            throw InputError("the exec process file has no 'args'; there is no program to start")
+        }
+        if args.first?.stringValue != ContainerLayout.launcher {
+            args.insert(.string(ContainerLayout.launcher), at: 0)
+        }
+        process["args"] = .array(args)
+        process["env"] = .array((process["env"]?.arrayValue ?? []).filter { !isOurs($0) } + given)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        do {
+            return try encoder.encode(JSONValue.object(process))
+        } catch {
+            throw InputError("the exec process file could not be written back: \(error)")
+        }
+    }
+
     /// The container's root filesystem as the host sees it: `root.path`, made absolute against
     /// the bundle directory when relative.
     ///

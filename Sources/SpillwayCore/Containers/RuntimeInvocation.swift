@@ -18,6 +18,10 @@ public struct RuntimeInvocation: Sendable, Equatable {
     /// runc's `--log` file and `--log-format` (`text` or `json`), where runc's own messages go.
     public var logPath: String?
     public var logFormat: String?
+    /// runc's `--root`, where it keeps its containers' state (nil: runc's default).
+    public var stateRoot: String?
+    /// For `exec`: the process description file (`--process`, `-p`), the JSON of the process to start.
+    public var processPath: String?
     /// Spillway's own options, as given by `--spillway-NAME[=VALUE]`.
     public var options: RuntimeOptions
 
@@ -29,12 +33,20 @@ public struct RuntimeInvocation: Sendable, Equatable {
     /// set up for it (its FUSE union).
     public var deletesContainer: Bool { command == "delete" && containerID != nil }
 
+    /// Whether this invocation starts another process in a running container from a process
+    /// file (`exec --process`, what `docker exec` and containerd's exec send), so the wrapper
+    /// gives it what the container's first process got.
+    public var execsProcess: Bool { command == "exec" && containerID != nil && processPath != nil }
+
     /// runc's global flags that take a value.
     static let globalValueFlags: Set<String> = ["log", "log-format", "root", "criu", "rootless"]
     /// runc's global flags that take none.
     static let globalBoolFlags: Set<String> = ["debug", "systemd-cgroup", "help", "h", "version", "v"]
     /// `create`/`run` flags that take a value.
     static let createValueFlags: Set<String> = ["bundle", "b", "console-socket", "pid-file", "preserve-fds"]
+    /// `exec` flags that take a value (runc 1.1); every other exec flag takes none.
+    static let execValueFlags: Set<String> = ["process", "p", "console-socket", "pid-file", "preserve-fds", "cwd", "env", "e",
+                                              "user", "u", "additional-gids", "g", "process-label", "apparmor", "cap", "c", "cgroup"]
 
     /// Parses `arguments` (without argv[0]).
     ///
@@ -68,6 +80,7 @@ public struct RuntimeInvocation: Sendable, Equatable {
                 }
                 if flag.name == "log" { result.logPath = value }
                 if flag.name == "log-format" { result.logFormat = value }
+                if flag.name == "root" { result.stateRoot = value }
             } else if !globalBoolFlags.contains(flag.name) {
                 // A flag this parser does not know: its arity is unknown, so leave the rest alone.
                 result.runcArguments.append(contentsOf: arguments[index...])
@@ -79,7 +92,8 @@ public struct RuntimeInvocation: Sendable, Equatable {
         result.command = command
         result.runcArguments.append(contentsOf: arguments[index...])
         index += 1
-        guard command == "create" || command == "run" || command == "delete" else { return result }
+        guard command == "create" || command == "run" || command == "delete" || command == "exec" else { return result }
+        let valueFlags = command == "exec" ? execValueFlags : createValueFlags
         while index < arguments.count {
             let argument = arguments[index]
             index += 1
@@ -89,15 +103,18 @@ public struct RuntimeInvocation: Sendable, Equatable {
             }
             guard let flag = Flag(argument) else {
                 if result.containerID == nil { result.containerID = argument }
+                // What follows exec's container id is the command to run, not flags.
+                if command == "exec" { break }
                 continue
             }
-            if createValueFlags.contains(flag.name) {
+            if valueFlags.contains(flag.name) {
                 var value = flag.value
                 if value == nil, index < arguments.count {
                     value = arguments[index]
                     index += 1
                 }
-                if flag.name == "bundle" || flag.name == "b" { result.bundle = value }
+                if command != "exec", flag.name == "bundle" || flag.name == "b" { result.bundle = value }
+                if command == "exec", flag.name == "process" || flag.name == "p" { result.processPath = value }
             }
         }
         return result
