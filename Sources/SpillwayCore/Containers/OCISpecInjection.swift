@@ -61,20 +61,8 @@ public struct OCISpecInjection: Sendable, Equatable {
         guard var process = document["process"]?.objectValue else {
             throw InputError("config.json has no 'process' object; it is not an OCI runtime spec with a program to run")
         }
-        guard var args = process["args"]?.arrayValue, !args.isEmpty else {
-            throw InputError("config.json has no 'process.args'; the container has no program to start")
-        }
-        if args.first?.stringValue != ContainerLayout.launcher {
-            args.insert(.string(ContainerLayout.launcher), at: 0)
-        }
-        process["args"] = .array(args)
-        let ours = Set(ContainerLayout.environment.map(\.0))
-        var env = (process["env"]?.arrayValue ?? []).filter { entry in
-            guard let text = entry.stringValue, let equals = text.firstIndex(of: "=") else { return true }
-            return !ours.contains(String(text[..<equals]))
-        }
-        env += environment.map { .string("\($0.0)=\($0.1)") }
-        process["env"] = .array(env)
+        try Self.launch(&process, environment: environment.map { .string("\($0.0)=\($0.1)") },
+                        noArgs: "config.json has no 'process.args'; the container has no program to start")
         document["process"] = .object(process)
         let kept = (document["mounts"]?.arrayValue ?? []).filter { mount in
             guard let destination = mount["destination"]?.stringValue else { return true }
@@ -86,13 +74,7 @@ public struct OCISpecInjection: Sendable, Equatable {
             rootObject["path"] = .string(root)
             document["root"] = .object(rootObject)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        do {
-            return try encoder.encode(JSONValue.object(document))
-        } catch {
-            throw InputError("config.json could not be written back: \(error)")
-        }
+        return try Self.encode(document, file: "config.json")
     }
 
     /// The process file of an `exec` into a container (`runc exec --process`), given what that
@@ -107,27 +89,37 @@ public struct OCISpecInjection: Sendable, Equatable {
         let document = try decode(config)
         guard let first = document["process"]?.objectValue,
               first["args"]?.arrayValue?.first?.stringValue == ContainerLayout.launcher else { return nil }
-        let ours = Set(ContainerLayout.environment.map(\.0))
-        func isOurs(_ entry: JSONValue) -> Bool {
-            guard let text = entry.stringValue, let equals = text.firstIndex(of: "=") else { return false }
-            return ours.contains(String(text[..<equals]))
-        }
-        let given = (first["env"]?.arrayValue ?? []).filter(isOurs)
         var process = try decode(processFile)
-        guard var args = process["args"]?.arrayValue, !args.isEmpty else {
-            throw InputError("the exec process file has no 'args'; there is no program to start")
-        }
+        try launch(&process, environment: (first["env"]?.arrayValue ?? []).filter(isSpillwayVariable),
+                   noArgs: "the exec process file has no 'args'; there is no program to start")
+        return try encode(process, file: "the exec process file")
+    }
+
+    /// Puts the launcher in front of `process.args` (once) and makes `environment` its
+    /// `SPILLWAY_*` variables, replacing any it had; `noArgs` is the error without a program.
+    static func launch(_ process: inout [String: JSONValue], environment: [JSONValue], noArgs: String) throws(InputError) {
+        guard var args = process["args"]?.arrayValue, !args.isEmpty else { throw InputError(noArgs) }
         if args.first?.stringValue != ContainerLayout.launcher {
             args.insert(.string(ContainerLayout.launcher), at: 0)
         }
         process["args"] = .array(args)
-        process["env"] = .array((process["env"]?.arrayValue ?? []).filter { !isOurs($0) } + given)
+        process["env"] = .array((process["env"]?.arrayValue ?? []).filter { !isSpillwayVariable($0) } + environment)
+    }
+
+    /// Is this `env` entry one of the variables Spillway sets (``ContainerLayout/environment``)?
+    static func isSpillwayVariable(_ entry: JSONValue) -> Bool {
+        guard let text = entry.stringValue, let equals = text.firstIndex(of: "=") else { return false }
+        return ContainerLayout.environment.contains { $0.0 == text[..<equals] }
+    }
+
+    /// A JSON document written back: keys sorted, slashes as they are.
+    static func encode(_ document: [String: JSONValue], file: String) throws(InputError) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         do {
-            return try encoder.encode(JSONValue.object(process))
+            return try encoder.encode(JSONValue.object(document))
         } catch {
-            throw InputError("the exec process file could not be written back: \(error)")
+            throw InputError("\(file) could not be written back: \(error)")
         }
     }
 
