@@ -109,13 +109,46 @@ public enum ContainerImages {
     }
 
     private static let bookwormResult: Result<String, Error> = Result {
-        let tarball = cacheDirectory + "/bookworm-python3-sqlite3.tar"
+        try debootstrapped(tarball: "bookworm-python3-sqlite3.tar", packages: ["python3", "sqlite3"])
+    }
+
+    /// Debian 12 minbase with the programs people write files with (gawk, sed, gzip, sort),
+    /// python3, sqlite3, musl's loader (so musl-linked test programs run) and an unprivileged user
+    /// `app` (uid and gid 1000) made in the image as production images make theirs.
+    public static func bookwormApps() throws -> String {
+        try bookwormAppsResult.get()
+    }
+
+    /// The uid and gid of the user ``bookwormApps()`` makes.
+    public static let appUser = (name: "app", uid: 1000, gid: 1000)
+
+    private static let bookwormAppsResult: Result<String, Error> = Result {
+        try debootstrapped(tarball: "bookworm-apps.tar", packages: ["python3", "sqlite3", "gawk", "musl"],
+                           setup: "groupadd -g \(appUser.gid) \(appUser.name) && useradd -m -u \(appUser.uid) -g \(appUser.gid) \(appUser.name)")
+    }
+
+    /// Debian 12 minbase with PostgreSQL 15 (server, client and pgbench; the `postgres` user the
+    /// package makes).
+    public static func bookwormPostgres() throws -> String {
+        try bookwormPostgresResult.get()
+    }
+
+    private static let bookwormPostgresResult: Result<String, Error> = Result {
+        try debootstrapped(tarball: "bookworm-postgresql-15.tar", packages: ["postgresql-15", "postgresql-client-15"])
+    }
+
+    /// The one way the tests make a Debian image: `debootstrap --variant=minbase bookworm` with
+    /// the given packages, then `setup` run in the tree with chroot, tarred into ``cacheDirectory``
+    /// once (kept across runs; the name says what is in it).
+    public static func debootstrapped(tarball name: String, packages: [String], setup: String? = nil) throws -> String {
+        let tarball = cacheDirectory + "/" + name
         if FileManager.default.fileExists(atPath: tarball) { return tarball }
         try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
-        let tree = cacheDirectory + "/bookworm-\(getpid())"
+        let tree = cacheDirectory + "/tree-\(getpid())-\(name)"
         defer { try? FileManager.default.removeItem(atPath: tree) }
-        try Command.check(["debootstrap", "--variant=minbase", "--include=python3,sqlite3", "bookworm", tree,
+        try Command.check(["debootstrap", "--variant=minbase", "--include=" + packages.joined(separator: ","), "bookworm", tree,
                            "http://deb.debian.org/debian"])
+        if let setup { try Command.check(["chroot", tree, "/bin/sh", "-c", setup]) }
         try Command.check(["tar", "-C", tree, "-cf", tarball + ".tmp", "."])
         try FileManager.default.moveItem(atPath: tarball + ".tmp", toPath: tarball)
         return tarball
