@@ -81,17 +81,18 @@ struct RuntimePreparation {
 
     /// Preload library or FUSE union: by the `spillway.mode` annotation or `SPILLWAY_MODE`
     /// variable if given, else by the program the container starts (`process.args[0]`, found
-    /// in its root filesystem along the process's PATH).
+    /// in its root filesystem along the process's PATH) and the programs on that PATH it may
+    /// start (a Go program there makes it FUSE: ``ServingMode/choose``).
     static func servingMode(config: Data, root: String) throws -> (mode: ServingMode, reason: String) {
         let process = (try? JSONDecoder().decode(JSONValue.self, from: config))?["process"]
         let args = process?["args"]?.arrayValue?.compactMap(\.stringValue) ?? []
         let environment = process?["env"]?.arrayValue?.compactMap(\.stringValue) ?? []
         let path = environment.last(where: { $0.hasPrefix("PATH=") }).map { String($0.dropFirst(5)) }
             ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-        let program = args.first.flatMap {
-            ContainerProgram.kind(of: $0, root: root, searchPath: path, workingDirectory: process?["cwd"]?.stringValue ?? "/")
-        }
-        return try ServingMode.choose(program: program, annotations: OCISpecInjection.annotations(of: config), environment: environment)
+        let cwd = process?["cwd"]?.stringValue ?? "/"
+        let program = args.first.flatMap { ContainerProgram.kind(of: $0, root: root, searchPath: path, workingDirectory: cwd) }
+        return try ServingMode.choose(program: program, annotations: OCISpecInjection.annotations(of: config), environment: environment,
+                                      imageProgram: { ContainerProgram.firstOnPath(root: root, searchPath: path, workingDirectory: cwd, where: $0) })
     }
 
     /// The wrapper's `delete`: the daemon unmounts the container's FUSE union, if it has one.

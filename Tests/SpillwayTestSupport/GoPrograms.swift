@@ -1,0 +1,68 @@
+import Foundation
+
+/// The Go test program (Tests/SpillwayIntegrationTests/Fixtures/go_writer) built with the
+/// host's Go (Debian's golang-go) once per test run: with cgo (linked against glibc, a
+/// `PT_INTERP`) and without (static). Go writes with its own system calls either way.
+public enum GoPrograms {
+    /// The two builds: `cgo` and `static`.
+    public enum Build: String, CaseIterable, Sendable {
+        case cgo
+        case `static`
+
+        /// The program's name in test images (`/usr/local/bin/NAME`).
+        public var programName: String { "go-writer-" + rawValue }
+    }
+
+    /// The path of `build`, built at the first call of this run.
+    public static func path(_ build: Build) throws -> String {
+        try built.get() + "/" + build.programName
+    }
+
+    /// rename(2), replacing `destination`, or the errno as an error.
+    static func renameIntoPlace(_ source: String, _ destination: String) throws {
+        guard rename(source, destination) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    }
+
+    private static let built: Result<String, Error> = Result {
+        // Fixed names in the cache, each written under a temporary name and renamed into
+        // place, so test processes running at once never see half a program.
+        let directory = ContainerImages.cacheDirectory + "/go-writer"
+        try FileManager.default.createDirectory(atPath: directory + "/gocache", withIntermediateDirectories: true)
+        let source = Paths.packageRoot.appendingPathComponent("Tests/SpillwayIntegrationTests/Fixtures/go_writer").path
+        for build in Build.allCases {
+            let temporary = directory + "/.\(build.programName).\(getpid())"
+            try Command.check(["go", "build", "-o", temporary, "."], environment: [
+                "CGO_ENABLED": build == .cgo ? "1" : "0", "GO111MODULE": "off", "GOCACHE": directory + "/gocache",
+                "GOPATH": directory + "/gopath", "HOME": directory,
+            ], directory: source)
+            try renameIntoPlace(temporary, directory + "/" + build.programName)
+        }
+        return directory
+    }
+}
+
+extension ContainerImages {
+    /// ``bookworm()`` with both builds of the Go test program added as
+    /// `/usr/local/bin/go-writer-cgo` and `/usr/local/bin/go-writer-static`: the Go programs on
+    /// the image's `PATH`. Made once per test run (the Go builds are this run's).
+    public static func bookwormGo() throws -> String {
+        try bookwormGoResult.get()
+    }
+
+    private static let bookwormGoResult: Result<String, Error> = Result {
+        let base = try bookworm()
+        let tarball = cacheDirectory + "/bookworm-go-writer.tar"
+        let stage = cacheDirectory + "/go-image-\(getpid())"
+        try FileManager.default.createDirectory(atPath: stage + "/usr/local/bin", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: stage) }
+        var members: [String] = []
+        for build in GoPrograms.Build.allCases {
+            try Command.check(["install", "-m", "0755", try GoPrograms.path(build), stage + "/usr/local/bin/" + build.programName])
+            members.append("./usr/local/bin/" + build.programName)
+        }
+        try Command.check(["cp", base, stage + ".tar"])
+        try Command.check(["tar", "-C", stage, "-rf", stage + ".tar"] + members)
+        try GoPrograms.renameIntoPlace(stage + ".tar", tarball)
+        return tarball
+    }
+}
