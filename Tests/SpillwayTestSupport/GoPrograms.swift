@@ -18,6 +18,11 @@ public enum GoPrograms {
         try built.get() + "/" + build.programName
     }
 
+    /// The log the Go image holds before any container runs (`/var/log/go-writer.log`), which
+    /// the tests append to: 20,000 numbered lines.
+    public static let logInImage = "/var/log/go-writer.log"
+    public static let initialLog = (1...20_000).map { "go-writer log line \($0)\n" }.joined()
+
     /// rename(2), replacing `destination`, or the errno as an error.
     static func renameIntoPlace(_ source: String, _ destination: String) throws {
         guard rename(source, destination) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
@@ -43,8 +48,9 @@ public enum GoPrograms {
 
 extension ContainerImages {
     /// ``bookworm()`` with both builds of the Go test program added as
-    /// `/usr/local/bin/go-writer-cgo` and `/usr/local/bin/go-writer-static`: the Go programs on
-    /// the image's `PATH`. Made once per test run (the Go builds are this run's).
+    /// `/usr/local/bin/go-writer-cgo` and `/usr/local/bin/go-writer-static` (the Go programs on
+    /// the image's `PATH`) and ``GoPrograms/initialLog`` as ``GoPrograms/logInImage``. Made
+    /// once per test run (the Go builds are this run's).
     public static func bookwormGo() throws -> String {
         try bookwormGoResult.get()
     }
@@ -55,7 +61,9 @@ extension ContainerImages {
         let stage = cacheDirectory + "/go-image-\(getpid())"
         try FileManager.default.createDirectory(atPath: stage + "/usr/local/bin", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: stage) }
-        var members: [String] = []
+        try FileManager.default.createDirectory(atPath: stage + "/var/log", withIntermediateDirectories: true)
+        try GoPrograms.initialLog.write(toFile: stage + GoPrograms.logInImage, atomically: false, encoding: .utf8)
+        var members = ["." + GoPrograms.logInImage]
         for build in GoPrograms.Build.allCases {
             try Command.check(["install", "-m", "0755", try GoPrograms.path(build), stage + "/usr/local/bin/" + build.programName])
             members.append("./usr/local/bin/" + build.programName)
