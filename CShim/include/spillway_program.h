@@ -120,7 +120,8 @@ static inline int spillway_elf_go_note(int fd, uint64_t off, uint64_t size, int 
     return 0;
 }
 
-/* Is there a section named .go.buildinfo? */
+/* Is there a section named .go.buildinfo? Section headers are read 4 KiB at a time and
+ * the first 4 KiB of the section-name table once (names past it one by one). */
 static inline int spillway_elf_go_section(int fd, const unsigned char *eh, int wide, int big) {
     uint64_t shoff = spillway_elf_get(eh + (wide ? 0x28 : 0x20), wide ? 8 : 4, big);
     uint64_t shentsize = spillway_elf_get(eh + (wide ? 0x3A : 0x2E), 2, big);
@@ -128,18 +129,28 @@ static inline int spillway_elf_go_section(int fd, const unsigned char *eh, int w
     uint64_t shstrndx = spillway_elf_get(eh + (wide ? 0x3E : 0x32), 2, big);
     size_t need = wide ? 64 : 40;
     if (shoff == 0 || shnum == 0 || shnum > 4096 || shentsize < need || shentsize > 256 || shstrndx >= shnum) return 0;
-    unsigned char sh[64];
+    unsigned char sh[4096];
     if (spillway_elf_read(fd, sh, need, shoff + shstrndx * shentsize) != 0) return 0;
     uint64_t stroff = spillway_elf_get(sh + (wide ? 0x18 : 0x10), wide ? 8 : 4, big);
     uint64_t strsize = spillway_elf_get(sh + (wide ? 0x20 : 0x14), wide ? 8 : 4, big);
     static const char wanted[] = ".go.buildinfo";
-    for (uint64_t i = 1; i < shnum; i++) {
-        if (spillway_elf_read(fd, sh, need, shoff + i * shentsize) != 0) return 0;
-        uint64_t name = spillway_elf_get(sh, 4, big);
-        if (name >= strsize || strsize - name < sizeof wanted) continue;
-        char got[sizeof wanted];
-        if (spillway_elf_read(fd, got, sizeof got, stroff + name) != 0) continue;
-        if (memcmp(got, wanted, sizeof wanted) == 0) return 1;
+    char names[4096];
+    size_t held = strsize < sizeof names ? (size_t)strsize : sizeof names;
+    if (held == 0 || spillway_elf_read(fd, names, held, stroff) != 0) return 0;
+    size_t per_chunk = sizeof sh / (size_t)shentsize;
+    for (uint64_t first = 0; first < shnum; first += per_chunk) {
+        size_t count = shnum - first < per_chunk ? (size_t)(shnum - first) : per_chunk;
+        if (spillway_elf_read(fd, sh, (count - 1) * (size_t)shentsize + need, shoff + first * shentsize) != 0) return 0;
+        for (size_t i = 0; i < count; i++) {
+            uint64_t name = spillway_elf_get(sh + i * shentsize, 4, big);
+            if (name >= strsize || strsize - name < sizeof wanted) continue;
+            char got[sizeof wanted];
+            if (name + sizeof wanted <= held)
+                memcpy(got, names + name, sizeof got);
+            else if (spillway_elf_read(fd, got, sizeof got, stroff + name) != 0)
+                continue;
+            if (memcmp(got, wanted, sizeof wanted) == 0) return 1;
+        }
     }
     return 0;
 }

@@ -64,8 +64,8 @@ struct GoContainerTests {
     }
 
     /// The Go program as the container's program, built with cgo (a glibc PT_INTERP) and
-    /// without: mode `fuse`, both writes succeed past the quota; with plain runc the same run
-    /// fails with EDQUOT.
+    /// without: mode `fuse`, both writes succeed past the quota; with plain runc, or in mode
+    /// `preload` asked for by hand, the same run fails with EDQUOT.
     @Test func goProgramsWriteTwiceTheirHeadroom() throws {
         let expected = try Self.expectedDigests()
         try withContainerEnvironment(mainMegabytes: 3072) { env in
@@ -80,6 +80,12 @@ struct GoContainerTests {
             let plain = try env.run(runtime: "runc", size: size, name: "go-plain", [Self.image] + Self.writer(.static))
             #expect(plain.status != 0, "\(plain)")
             #expect(plain.stderr.contains("disk quota exceeded"), "\(plain)")
+            // Why the rule: the cgo build forced into mode preload gets the preload library
+            // (its PT_INTERP is glibc's), which never sees Go's system calls.
+            let forced = try env.run(size: size, name: "go-forced-preload", ["-e", "SPILLWAY_MODE=preload", Self.image] + Self.writer(.cgo))
+            #expect(FuseContainerTests.container(env, "go-forced-preload")?.mode == "preload")
+            #expect(forced.status != 0, "\(forced)")
+            #expect(forced.stderr.contains("disk quota exceeded"), "\(forced)")
         }
     }
 

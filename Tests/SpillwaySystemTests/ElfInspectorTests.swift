@@ -51,6 +51,28 @@ struct ElfInspectorTests {
         #expect(try ElfInspector.inspect(FilePath(directory + "/noid")) == .go(interpreter: nil))
     }
 
+    /// The reader takes hostile files (a container's): every prefix length of interest and
+    /// randomly damaged headers of the cgo build give a kind or an InvalidFileError, never a
+    /// crash or a read outside the file.
+    @Test func damagedProgramsAreReadSafely() throws {
+        let original = try Data(contentsOf: URL(fileURLWithPath: try GoPrograms.path(.cgo)))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("elf-damaged-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var generator = SystemRandomNumberGenerator()
+        var samples: [Data] = [0, 4, 16, 52, 63, 64, 120, 1000, 4096, 20_000].map { original.prefix($0) }
+        for _ in 0..<300 {
+            var damaged = original.prefix(16_384)
+            for _ in 0..<Int.random(in: 1...8, using: &generator) {
+                damaged[Int.random(in: 0..<damaged.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+            }
+            samples.append(damaged)
+        }
+        for sample in samples {
+            try sample.write(to: URL(fileURLWithPath: path))
+            do { _ = try ElfInspector.inspect(FilePath(path)) } catch is InvalidFileError {}
+        }
+    }
+
     @Test func notAProgram() {
         #expect(throws: InvalidFileError.self) { try ElfInspector.inspect(FilePath("/etc/passwd")) }
         #expect(throws: SystemError.self) { try ElfInspector.inspect(FilePath("/no/such/program")) }
