@@ -9,13 +9,14 @@ public enum ProgramServing: Equatable, Sendable, CustomStringConvertible {
     /// The container's FUSE union, as its root filesystem.
     case fuse
 
-    /// One row: how a kind is served, why, and whether such a program anywhere on the image's
-    /// `PATH` makes the whole container FUSE-served (a shell or a supervisor may start it after
-    /// the container's mode is fixed; a preload-served container cannot serve it then).
+    /// One row: how a kind is served, why, and whether such a program in the image that the
+    /// container may start later (named on its command line or in its entrypoint script, or on
+    /// its `PATH`) makes the whole container FUSE-served: a shell or a supervisor may start it
+    /// after the container's mode is fixed, and a preload-served container cannot serve it then.
     public struct Rule: Sendable, Equatable {
         public let serving: ProgramServing
         public let why: String
-        public let onPathMeansFuse: Bool
+        public let startedLaterMeansFuse: Bool
     }
 
     /// The row of a kind (a switch, so every kind has one).
@@ -23,17 +24,17 @@ public enum ProgramServing: Equatable, Sendable, CustomStringConvertible {
         switch programClass {
         case .glibc:
             Rule(serving: .preloadLibrary("libspillway.so"),
-                 why: "its file calls go through glibc, where libspillway.so hooks them", onPathMeansFuse: false)
+                 why: "its file calls go through glibc, where libspillway.so hooks them", startedLaterMeansFuse: false)
         case .musl:
             Rule(serving: .preloadLibrary("libspillway-musl.so"),
-                 why: "its file calls go through musl, where libspillway-musl.so hooks them", onPathMeansFuse: false)
+                 why: "its file calls go through musl, where libspillway-musl.so hooks them", startedLaterMeansFuse: false)
         case .staticBinary:
             // Not for the image scan: every Debian image has a static ldconfig, and the static
-            // C programs on an image's PATH are tools (ldconfig, busybox), rarely its writers.
-            Rule(serving: .fuse, why: "a program without a dynamic loader loads no preload library", onPathMeansFuse: false)
+            // C programs in an image are tools (ldconfig, busybox), rarely its writers.
+            Rule(serving: .fuse, why: "a program without a dynamic loader loads no preload library", startedLaterMeansFuse: false)
         case .go:
             Rule(serving: .fuse, why: "Go makes its own system calls, with cgo or without, and no preload library sees them",
-                 onPathMeansFuse: true)
+                 startedLaterMeansFuse: true)
         }
     }
 

@@ -65,8 +65,8 @@ import Testing
         switch programClass {
         case .glibc: #expect(rule.serving == .preloadLibrary("libspillway.so"))
         case .musl: #expect(rule.serving == .preloadLibrary("libspillway-musl.so"))
-        case .staticBinary: #expect(rule.serving == .fuse && !rule.onPathMeansFuse)
-        case .go: #expect(rule.serving == .fuse && rule.onPathMeansFuse)
+        case .staticBinary: #expect(rule.serving == .fuse && !rule.startedLaterMeansFuse)
+        case .go: #expect(rule.serving == .fuse && rule.startedLaterMeansFuse)
         }
         #expect(!rule.why.isEmpty)
     }

@@ -90,9 +90,10 @@ struct GoContainerTests {
     }
 
     /// A shell as the container's program (glibc, which the preload library would serve) that
-    /// starts the Go program later: the Go program on the image's PATH makes the container
-    /// FUSE-served from the start, and the Go program's writes succeed past the quota. The same
-    /// image with a PATH that holds no Go program stays preload-served (the static ldconfig of
+    /// starts the Go program later: the Go program on the image's PATH, or named by full path on
+    /// the shell's command line, makes the container FUSE-served from the start, and the Go
+    /// program's writes succeed past the quota. The same image with a PATH that holds no Go
+    /// program and a command line that names none stays preload-served (the static ldconfig of
     /// every Debian image changes nothing).
     @Test func aGoProgramStartedByAShellIsServedToo() throws {
         let expected = try Self.expectedDigests()
@@ -106,6 +107,12 @@ struct GoContainerTests {
             // sha256sum, a glibc program, reads the files back through the union.
             #expect(result.stdout.contains(expected.new + "  /tmp/new.bin"), "\(result)")
             #expect(result.stdout.contains(expected.log + "  " + GoPrograms.logInImage), "\(result)")
+
+            // The Go program on no PATH, named by the shell's command line.
+            let named = Self.writer(.cgo).dropFirst().joined(separator: " ")
+            let offPath = try env.run(size: size, name: "go-named", ["-e", "PATH=/usr/bin:/bin", Self.image, "sh", "-c",
+                                                                     "cd / && \(GoPrograms.offPath) \(named)"])
+            try Self.checkSpilled(env, "go-named", offPath, expected)
 
             let noGo = try env.run(size: size, name: "no-go-on-path", ["-e", "PATH=/usr/bin:/bin", Self.image, "sh", "-c", "echo ran"])
             #expect(noGo.status == 0 && noGo.stdout == "ran\n", "\(noGo)")

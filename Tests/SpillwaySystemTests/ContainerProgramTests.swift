@@ -24,7 +24,7 @@ struct ContainerProgramTests {
         return root
     }
 
-    static func isGo(_ kind: ProgramKind) -> Bool { ProgramServing.rule(for: kind).onPathMeansFuse }
+    static func isGo(_ kind: ProgramKind) -> Bool { ProgramServing.rule(for: kind).startedLaterMeansFuse }
 
     @Test func findsTheFirstGoProgramOnThePath() throws {
         let root = try Self.makeRoot()
@@ -58,5 +58,33 @@ struct ContainerProgramTests {
         let entries = try ["/usr/bin", "/usr/sbin"].map { try FileManager.default.contentsOfDirectory(atPath: $0).count }.reduce(0, +)
         print("ContainerProgram.firstOnPath: \(entries) entries of the host's /usr/bin and /usr/sbin in \(Int(seconds * 1000)) ms")
         #expect(seconds < 5)
+    }
+}
+
+/// Programs a container's command line or entrypoint script names by absolute path.
+@Suite("Programs a container's command line names")
+struct ContainerCommandLineProgramTests {
+    @Test func findsAGoProgramNamedOnTheCommandLineOrInTheScript() throws {
+        let root = try ContainerProgramTests.makeRoot()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/app", withIntermediateDirectories: true)
+        try Command.check(["install", "-m", "0755", try GoPrograms.path(.cgo), root + "/app/server"])
+        let script = "#!/bin/sh\nset -e\n[ -d /data ] || mkdir /data\nexec /app/server --listen :8080 \"$@\"\n"
+        try script.write(toFile: root + "/entry.sh", atomically: false, encoding: .utf8)
+        try Command.check(["chmod", "0755", root + "/entry.sh"])
+
+        let named = ContainerProgram.firstNamed(in: ["sh", "-c", "cd /app && /bin/busybox true; /app/server -v"], root: root,
+                                                where: ContainerProgramTests.isGo)
+        #expect(named?.path == "/app/server")
+        #expect(named?.kind == .go(interpreter: "/lib64/ld-linux-x86-64.so.2"))
+        let text = try #require(ContainerProgram.scriptText(of: "/entry.sh", root: root, searchPath: "/bin"))
+        #expect(text == script)
+        #expect(ContainerProgram.firstNamed(in: [text], root: root, where: ContainerProgramTests.isGo)?.path == "/app/server")
+        // Not a script, not Go, not in the root, not a regular file: nothing. (A link named on a
+        // command line is followed inside the root, as exec would: /bin/server-link is found.)
+        #expect(ContainerProgram.scriptText(of: "/bin/busybox", root: root, searchPath: "/bin") == nil)
+        #expect(ContainerProgram.firstNamed(in: ["/bin/busybox /escape/runc /opt/bin/fifo"], root: root,
+                                            where: ContainerProgramTests.isGo) == nil)
+        #expect(ContainerProgram.firstNamed(in: ["exec /bin/server-link"], root: root, where: ContainerProgramTests.isGo)?.path == "/bin/server-link")
     }
 }

@@ -21,6 +21,8 @@ public enum GoPrograms {
     /// The log the Go image holds before any container runs (`/var/log/go-writer.log`), which
     /// the tests append to: 20,000 numbered lines.
     public static let logInImage = "/var/log/go-writer.log"
+    /// Where ``ContainerImages/bookwormGo()`` holds the cgo build a second time, on no `PATH`.
+    public static let offPath = "/opt/go/go-writer-cgo"
     public static let initialLog = (1...20_000).map { "go-writer log line \($0)\n" }.joined()
 
     /// rename(2), replacing `destination`, or the errno as an error.
@@ -68,8 +70,12 @@ extension ContainerImages {
             try Command.check(["install", "-m", "0755", try GoPrograms.path(build), stage + "/usr/local/bin/" + build.programName])
             members.append("./usr/local/bin/" + build.programName)
         }
+        // The cgo build once more outside every PATH, for a shell to start by its full name.
+        try FileManager.default.createDirectory(atPath: stage + "/opt/go", withIntermediateDirectories: true)
+        try Command.check(["install", "-m", "0755", try GoPrograms.path(.cgo), stage + GoPrograms.offPath])
+        members += ["./opt/go", "." + GoPrograms.offPath]
         try Command.check(["cp", base, stage + ".tar"])
-        try Command.check(["tar", "-C", stage, "-rf", stage + ".tar"] + members)
+        try Command.check(["tar", "-C", stage, "--no-recursion", "-rf", stage + ".tar"] + members)
         try GoPrograms.renameIntoPlace(stage + ".tar", tarball)
         return tarball
     }

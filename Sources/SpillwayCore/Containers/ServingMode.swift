@@ -14,18 +14,20 @@ public enum ServingMode: String, Sendable, Equatable, CaseIterable {
     ///
     /// A mode asked for by annotation or environment wins. Otherwise the container's program is
     /// served as ``ProgramServing/rule(for:)-(ProgramKind)`` says: a static or Go program gets
-    /// the FUSE union. A program the preload library serves gets it too, unless the image holds
-    /// on its `PATH` a program whose row says `onPathMeansFuse` (a Go program): a shell or
-    /// supervisor may start that one later, and a container's mode is fixed when it is created,
-    /// so the union, which serves every program, is chosen. A program that could not be read
+    /// the FUSE union. A program the preload library serves gets the union too when the image
+    /// holds a program it may start (named on its command line or in its entrypoint script, or on
+    /// its `PATH`) whose row says `startedLaterMeansFuse` (a Go program): a shell or supervisor may
+    /// start that one later, and a container's mode is fixed when it is created, so the union,
+    /// which serves every program, is chosen. A program that could not be read
     /// (`program == nil`) gets the preload library: the launcher runs it as is and says so.
     ///
     /// - Parameters:
     ///   - program: what the container's program is, as read from its root filesystem.
     ///   - annotations: the OCI spec's `annotations`.
     ///   - environment: the process's `env` entries (`NAME=value`).
-    ///   - imageProgram: finds, in the container's image, the first program on its `PATH` for
-    ///     which the predicate holds (its path and kind); called only when it can change the mode.
+    ///   - imageProgram: finds, in the container's image, the first program the container may
+    ///     start for which the predicate holds (its path and kind); called only when it can
+    ///     change the mode.
     /// - Throws: ``InputError`` for an asked-for mode that is neither `preload` nor `fuse`.
     public static func choose(program: ProgramKind?, annotations: [String: String], environment: [String],
                               imageProgram: ((ProgramKind) -> Bool) -> (path: String, kind: ProgramKind)? = { _ in nil })
@@ -43,7 +45,7 @@ public enum ServingMode: String, Sendable, Equatable, CaseIterable {
         guard let program else { return (.preload, "the program could not be read") }
         let rule = ProgramServing.rule(for: program)
         if rule.serving == .fuse { return (.fuse, "the program is \(program): \(rule.why)") }
-        if let found = imageProgram({ ProgramServing.rule(for: $0).onPathMeansFuse }) {
+        if let found = imageProgram({ ProgramServing.rule(for: $0).startedLaterMeansFuse }) {
             return (.fuse, "the program is \(program), but the image holds \(found.path), \(found.kind), which it may start: "
                 + ProgramServing.rule(for: found.kind).why)
         }

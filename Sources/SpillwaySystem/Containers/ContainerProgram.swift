@@ -7,7 +7,8 @@ import SystemPackage
 
 /// The program a container will start, found in its root filesystem from the host before the
 /// container exists (the runtime wrapper's `create`), to tell whether a preload library can
-/// reach it; and the programs on the image's `PATH` its program may start later.
+/// reach it; and the programs it may start later (named on its command line or in its
+/// entrypoint script, or on the image's `PATH`).
 ///
 /// The root filesystem is the container's: every lookup is openat2(2) with `RESOLVE_IN_ROOT`
 /// (symbolic links inside it resolve as they will for the container, never outside it),
@@ -27,16 +28,56 @@ public enum ContainerProgram {
         let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard rootFD >= 0 else { return nil }
         defer { close(rootFD) }
-        let candidates: [String]
-        if program.contains("/") {
-            candidates = [program.hasPrefix("/") ? program : workingDirectory + "/" + program]
-        } else {
-            candidates = directories(searchPath, workingDirectory: workingDirectory).map { $0 + "/" + program }
-        }
-        for candidate in candidates {
+        for candidate in candidates(program, searchPath: searchPath, workingDirectory: workingDirectory) {
             if let kind = regularFileKind(rootFD, candidate, resolve: resolve) { return kind }
         }
         return nil
+    }
+
+    /// The text of `program` (found as ``kind(of:root:searchPath:workingDirectory:)`` finds it)
+    /// when it is a `#!` script: its first 64 KiB, for the programs it names.
+    public static func scriptText(of program: String, root: String, searchPath: String, workingDirectory: String = "/") -> String? {
+        let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else { return nil }
+        defer { close(rootFD) }
+        for candidate in candidates(program, searchPath: searchPath, workingDirectory: workingDirectory) {
+            guard let fd = openRegular(rootFD, candidate, resolve: resolve) else { continue }
+            defer { close(fd) }
+            var bytes = [UInt8](repeating: 0, count: 65_536)
+            let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+            guard got >= 2, bytes[0] == UInt8(ascii: "#"), bytes[1] == UInt8(ascii: "!") else { return nil }
+            return String(decoding: bytes.prefix(got), as: UTF8.self)
+        }
+        return nil
+    }
+
+    /// The first absolute path named in `texts` (the container's command line, its entrypoint
+    /// script) that is an executable regular file in the container whose kind satisfies
+    /// `wanted`: `sh -c '/opt/app/server'` starts a program that may be on no `PATH`. At most
+    /// 256 distinct names are looked at.
+    public static func firstNamed(in texts: [String], root: String, where wanted: (ProgramKind) -> Bool) -> (path: String, kind: ProgramKind)? {
+        let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else { return nil }
+        defer { close(rootFD) }
+        var seen = Set<String>()
+        for text in texts {
+            // A name is a run of the characters paths are usually made of, beginning with `/`.
+            let words = text.split(whereSeparator: { !($0.isLetter || $0.isNumber || "/._-+@".contains($0)) })
+            for word in words where word.hasPrefix("/") && word.utf8.count < 4096 {
+                guard seen.count < 256 else { return nil }
+                guard seen.insert(String(word)).inserted else { continue }
+                if let kind = regularFileKind(rootFD, String(word), resolve: resolve, executableOnly: true), wanted(kind) {
+                    return (String(word), kind)
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Where execvp would look for `program`.
+    private static func candidates(_ program: String, searchPath: String, workingDirectory: String) -> [String] {
+        if program.contains("/") { return [program.hasPrefix("/") ? program : workingDirectory + "/" + program] }
+        return directories(searchPath, workingDirectory: workingDirectory).map { $0 + "/" + program }
     }
 
     /// The first executable regular file directly in a directory of `searchPath` (each
@@ -83,18 +124,23 @@ public enum ContainerProgram {
         }
     }
 
-    /// The kind of the regular file `path` reached from `dirFD` with `resolve`: looked at with
-    /// `O_PATH` first (a FIFO or device node planted there is never opened), then read through
-    /// that very file (`/proc/self/fd/N`).
-    private static func regularFileKind(_ dirFD: Int32, _ path: String, resolve: UInt64, executableOnly: Bool = false) -> ProgramKind? {
+    /// The regular file `path` reached from `dirFD` with `resolve`, opened for reading: looked
+    /// at with `O_PATH` first (a FIFO or device node planted there is never opened), then opened
+    /// through that very file (`/proc/self/fd/N`); nil if it is anything else.
+    private static func openRegular(_ dirFD: Int32, _ path: String, resolve: UInt64, executableOnly: Bool = false) -> Int32? {
         let fd = spillway_openat2(dirFD, path, UInt64(SPILLWAY_O_PATH | O_CLOEXEC), 0, resolve)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, !executableOnly || (st.st_mode & 0o111) != 0 else { return nil }
         let readable = open("/proc/self/fd/\(fd)", O_RDONLY | O_CLOEXEC)
-        guard readable >= 0 else { return nil }
-        defer { close(readable) }
-        return try? ElfInspector.inspect(descriptor: readable, shownAs: path)
+        return readable >= 0 ? readable : nil
+    }
+
+    /// The kind of the regular file ``openRegular(_:_:resolve:executableOnly:)`` opens.
+    private static func regularFileKind(_ dirFD: Int32, _ path: String, resolve: UInt64, executableOnly: Bool = false) -> ProgramKind? {
+        guard let fd = openRegular(dirFD, path, resolve: resolve, executableOnly: executableOnly) else { return nil }
+        defer { close(fd) }
+        return try? ElfInspector.inspect(descriptor: fd, shownAs: path)
     }
 }

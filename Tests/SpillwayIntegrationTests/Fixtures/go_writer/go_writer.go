@@ -35,6 +35,22 @@ func fill(f *os.File, mib int, seed int64) error {
 	return f.Sync()
 }
 
+// writeOrExit opens a file with open, fills it with mib MiB of stream seed and closes it,
+// or exits 1 naming the step.
+func writeOrExit(step string, mib int, seed int64, open func() (*os.File, error)) {
+	f, err := open()
+	if err == nil {
+		err = fill(f, mib, seed)
+		if closeErr := f.Close(); err == nil {
+			err = closeErr
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "go_writer: "+step+":", err)
+		os.Exit(1)
+	}
+}
+
 func digest(path string) (string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -59,28 +75,9 @@ func main() {
 		os.Exit(2)
 	}
 	fmt.Println("go_writer:", linkedWith)
-	created, err := os.Create(os.Args[1])
-	if err == nil {
-		err = fill(created, newMiB, 1)
-		if closeErr := created.Close(); err == nil {
-			err = closeErr
-		}
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "go_writer: create:", err)
-		os.Exit(1)
-	}
-	appended, err := os.OpenFile(os.Args[3], os.O_WRONLY|os.O_APPEND, 0)
-	if err == nil {
-		err = fill(appended, appendMiB, 2)
-		if closeErr := appended.Close(); err == nil {
-			err = closeErr
-		}
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "go_writer: append:", err)
-		os.Exit(1)
-	}
+	// os.Create, then an append (O_APPEND) to a file that exists already.
+	writeOrExit("create", newMiB, 1, func() (*os.File, error) { return os.Create(os.Args[1]) })
+	writeOrExit("append", appendMiB, 2, func() (*os.File, error) { return os.OpenFile(os.Args[3], os.O_WRONLY|os.O_APPEND, 0) })
 	for _, path := range []string{os.Args[1], os.Args[3]} {
 		sum, err := digest(path)
 		if err != nil {
