@@ -67,6 +67,24 @@ static inline enum spillway_serving spillway_program_serving(enum spillway_progr
     return SPILLWAY_SERVED_AS_IS;
 }
 
+/* Why a kind is served as it is: the `why` of its ProgramServing row, word for word. */
+static inline const char *spillway_program_why(enum spillway_program_kind kind) {
+    switch (kind) {
+    case SPILLWAY_PROGRAM_GLIBC: return "its file calls go through glibc, where libspillway.so hooks them";
+    case SPILLWAY_PROGRAM_MUSL: return "its file calls go through musl, where libspillway-musl.so hooks them";
+    case SPILLWAY_PROGRAM_STATIC: return "a program without a dynamic loader loads no preload library";
+    case SPILLWAY_PROGRAM_GO: return "Go makes its own system calls, with cgo or without, and no preload library sees them";
+    case SPILLWAY_PROGRAM_UNKNOWN: break;
+    }
+    return "it cannot be read as an ELF program";
+}
+
+/* Does such a program, started later, make a container FUSE-served (startedLaterMeansFuse)?
+ * The exec hooks warn when a preload-served container starts one. */
+static inline int spillway_program_started_later_means_fuse(enum spillway_program_kind kind) {
+    return kind == SPILLWAY_PROGRAM_GO;
+}
+
 /* The value of SPILLWAY_PROGRAM the launcher sets for a kind. */
 static inline const char *spillway_program_kind_name(enum spillway_program_kind kind) {
     switch (kind) {

@@ -164,8 +164,16 @@ int main(int argc, char **argv) {
     }
     case SPILLWAY_SERVED_BY_FUSE:
         /* Static and Go programs: no preload library reaches their system calls; the
-         * container's FUSE union serves them (spillway-runtime chose mode fuse). */
+         * container's FUSE union serves them (spillway-runtime chose mode fuse). A container
+         * served by the preload library has its spill area (SPILLWAY_SPILL): there nothing
+         * serves this program, and it is said (`docker exec`, spillway.mode=preload). */
         setenv("SPILLWAY_PROGRAM", spillway_program_kind_name(kind), 1);
+        if (getenv("SPILLWAY_SPILL") != NULL && getenv("SPILLWAY_SPILL")[0] != '\0') {
+            char reason[512];
+            snprintf(reason, sizeof(reason), "%s, and this container is served by the preload library "
+                     "(create it with spillway.mode=fuse)", spillway_program_why(kind));
+            warn(program, reason);
+        }
         break;
     case SPILLWAY_SERVED_BY_GLIBC_LIBRARY:
     case SPILLWAY_SERVED_BY_MUSL_LIBRARY:

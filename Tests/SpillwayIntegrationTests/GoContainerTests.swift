@@ -114,6 +114,15 @@ struct GoContainerTests {
                                                                      "cd / && \(GoPrograms.offPath) \(named)"])
             try Self.checkSpilled(env, "go-named", offPath, expected)
 
+            // A Go program the create-time look cannot find (its directory in a variable): the
+            // container is preload-served, and the exec hook says the program is not served.
+            let hidden = try env.run(size: size, name: "go-hidden", ["-e", "PATH=/usr/bin:/bin", Self.image, "sh", "-c",
+                                                                     "d=/opt/go; \"$d\"/go-writer-cgo --env"])
+            #expect(FuseContainerTests.container(env, "go-hidden")?.mode == "preload")
+            #expect(hidden.status == 0 && hidden.stdout.hasPrefix("SPILLWAY_PROGRAM= LD_PRELOAD="), "\(hidden)")
+            #expect(hidden.stderr.contains("spillway: \(GoPrograms.offPath): Go makes its own system calls"), "\(hidden)")
+            #expect(hidden.stderr.contains("served by the preload library"), "\(hidden)")
+
             let noGo = try env.run(size: size, name: "no-go-on-path", ["-e", "PATH=/usr/bin:/bin", Self.image, "sh", "-c", "echo ran"])
             #expect(noGo.status == 0 && noGo.stdout == "ran\n", "\(noGo)")
             #expect(FuseContainerTests.container(env, "no-go-on-path")?.mode == "preload",
@@ -123,8 +132,34 @@ struct GoContainerTests {
 }
 
 /// `spillway inspect` of the Go program, both builds: it names Go and the FUSE union, and why.
+/// And the preload library's exec hooks, which recognise a Go program with the same reader.
 @Suite("spillway inspect of Go programs")
 struct GoInspectTests {
+    /// With the library configured (a preload-served container), a shell's execve and python's
+    /// os.execv of a Go program print one line naming it and why; a glibc program, none. The
+    /// program runs either way.
+    @Test func execHooksSayAGoProgramIsNotServed() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("go-exec-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory + "/spill", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: directory + "/root", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Command.check([Paths.spillway, "slot", "create", directory + "/slot", "--state", "normal"])
+        let go = try GoPrograms.path(.static)
+        let script = "\(go) --env; /bin/true; python3 -c 'import os; os.execv(\"\(go)\", [\"go\", \"--env\"])'"
+        let result = try Command.run(["sh", "-c", script], environment: [
+            "LD_PRELOAD": Paths.glibcLibrary, "SPILLWAY_SLOT": directory + "/slot", "SPILLWAY_SPILL": directory + "/spill",
+            "SPILLWAY_ROOT": directory + "/root",
+        ])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.components(separatedBy: "SPILLWAY_PROGRAM=").count == 3, "\(result)")
+        let line = "spillway: \(go): Go makes its own system calls, with cgo or without, and no preload library sees them, "
+            + "and this container is served by the preload library: its writes past the quota are not spilled (create it with spillway.mode=fuse)\n"
+        #expect(result.stderr == line + line, "\(result)")
+        // Not configured (no slot): plain libc, nothing said.
+        let plain = try Command.run(["sh", "-c", "\(go) --env"], environment: ["LD_PRELOAD": Paths.glibcLibrary])
+        #expect(plain.status == 0 && plain.stderr.isEmpty, "\(plain)")
+    }
+
     @Test(arguments: GoPrograms.Build.allCases)
     func inspectNamesGoAndFuse(build: GoPrograms.Build) throws {
         let path = try GoPrograms.path(build)

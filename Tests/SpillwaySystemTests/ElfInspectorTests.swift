@@ -78,9 +78,10 @@ struct ElfInspectorTests {
         #expect(throws: SystemError.self) { try ElfInspector.inspect(FilePath("/no/such/program")) }
     }
 
-    /// The C mirror of the rule table (`spillway_program_serving`, `spillway_program_kind_name`
-    /// in spillway_program.h, which the launcher follows) says what ``ProgramServing`` says, for
-    /// every kind.
+    /// The C mirror of the rule table (`spillway_program_serving`, `spillway_program_kind_name`,
+    /// `spillway_program_why`, `spillway_program_started_later_means_fuse` in
+    /// spillway_program.h, which the launcher and the exec hooks follow) says what
+    /// ``ProgramServing`` says, for every kind.
     @Test(arguments: ProgramKind.Class.allCases)
     func cAndSwiftRulesAgree(programClass: ProgramKind.Class) {
         let cKind = spillway_program_kind(rawValue: programClass.rawValue)
@@ -92,6 +93,8 @@ struct ElfInspectorTests {
         }
         #expect(spillway_program_serving(cKind) == expected, "\(programClass)")
         #expect(String(cString: spillway_program_kind_name(cKind)) == programClass.environmentValue)
+        #expect(String(cString: spillway_program_why(cKind)) == ProgramServing.rule(for: programClass).why)
+        #expect((spillway_program_started_later_means_fuse(cKind) != 0) == ProgramServing.rule(for: programClass).startedLaterMeansFuse)
         #expect(Int32(SPILLWAY_PROGRAM_KIND_COUNT) == Int32(ProgramKind.Class.allCases.count + 1))
     }
 
