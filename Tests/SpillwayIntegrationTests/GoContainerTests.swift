@@ -124,6 +124,18 @@ struct GoContainerTests {
             #expect(hidden.stderr.contains("spillway: \(GoPrograms.offPath): Go makes its own system calls"), "\(hidden)")
             #expect(hidden.stderr.contains("served by the preload library"), "\(hidden)")
 
+            // `docker exec` of it in a preload-served container: the launcher in front says the
+            // same, and runs it without the library.
+            let running = try env.run(size: size, name: "go-exec", ["-d", "-e", "PATH=/usr/bin:/bin", Self.image, "sleep", "600"])
+            try #require(running.status == 0, "\(running)")
+            defer { _ = try? env.dockerd.docker("rm", "-f", "go-exec") }
+            let execd = try env.dockerd.docker("exec", "go-exec", GoPrograms.offPath, "--env")
+            #expect(FuseContainerTests.container(env, "go-exec")?.mode == "preload")
+            #expect(execd.status == 0 && execd.stdout == "SPILLWAY_PROGRAM=go LD_PRELOAD=\n", "\(execd)")
+            #expect(execd.stderr.contains("spillway-entry: \(GoPrograms.offPath): Go makes its own system calls"), "\(execd)")
+            #expect(execd.stderr.contains("served by the preload library (create it with spillway.mode=fuse); running it without Spillway"),
+                    "\(execd)")
+
             let noGo = try env.run(size: size, name: "no-go-on-path", ["-e", "PATH=/usr/bin:/bin", Self.image, "sh", "-c", "echo ran"])
             #expect(noGo.status == 0 && noGo.stdout == "ran\n", "\(noGo)")
             #expect(FuseContainerTests.container(env, "no-go-on-path")?.mode == "preload",
