@@ -40,12 +40,6 @@ let package = Package(
             pkgConfig: "fuse3",
             providers: [.apt(["libfuse3-dev"])]
         ),
-        .systemLibrary(
-            name: "CElf",
-            path: "Sources/CElf",
-            pkgConfig: "libelf",
-            providers: [.apt(["libelf-dev"])]
-        ),
         // Pure decisions: states, sizes, policy, planning. No I/O.
         .target(
             name: "SpillwayCore",
@@ -58,7 +52,6 @@ let package = Package(
                 "SpillwayCore",
                 "CSpillway",
                 "CSpillwaySyscalls",
-                "CElf",
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -4,11 +4,12 @@
  *
  * Usage: spillway-entry PROGRAM [ARG...]
  *
- * It finds PROGRAM as execvp would, reads its ELF program headers (libelf)
- * and starts it with the preload library that matches its C library: the
- * glibc one for a glibc loader, the musl one for a musl loader. A static
- * program cannot be reached by a preload library; it runs as is, marked with
- * SPILLWAY_PROGRAM=static for the FUSE fallback. Anything the launcher cannot
+ * It finds PROGRAM as execvp would, classifies it with the one ELF reader
+ * (include/spillway_program.h) and starts it as that kind is served: with
+ * the preload library that matches its C library (the glibc one for a glibc
+ * loader, the musl one for a musl loader), or, for a static program or a Go
+ * program (Go makes its own system calls, cgo or not), as is, marked with
+ * SPILLWAY_PROGRAM=static or go for the FUSE union. Anything the launcher cannot
  * read runs as is, with a one-line warning. The launcher is linked statically
  * so it runs in containers that have no C library at all.
  *
@@ -25,8 +26,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,10 +33,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "spillway_program.h"
+
 #define DEFAULT_LIB_DIR "/.spillway/lib"
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-enum program_kind { KIND_UNKNOWN, KIND_STATIC, KIND_GLIBC, KIND_MUSL };
 
 static void warn(const char *program, const char *why) {
     fprintf(stderr, "spillway-entry: %s: %s; running it without Spillway\n", program, why);
@@ -76,58 +75,31 @@ static int resolve_program(const char *name, char out[PATH_MAX]) {
     return err;
 }
 
-/* What C library the ELF file `path` needs, from its PT_INTERP; KIND_UNKNOWN with `why` set on failure. */
-static enum program_kind inspect_elf(const char *path, const char **why) {
+/* The kind of the ELF file `path` (spillway_program.h); SPILLWAY_PROGRAM_UNKNOWN with `why` set on failure. */
+static enum spillway_program_kind inspect_elf(const char *path, const char **why) {
     *why = NULL;
-    if (elf_version(EV_CURRENT) == EV_NONE) {
-        *why = "libelf is unusable";
-        return KIND_UNKNOWN;
-    }
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         *why = strerror(errno);
-        return KIND_UNKNOWN;
+        return SPILLWAY_PROGRAM_UNKNOWN;
     }
-    enum program_kind kind = KIND_UNKNOWN;
-    Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
-    size_t count = 0;
-    if (elf == NULL || elf_kind(elf) != ELF_K_ELF) {
-        *why = "not an ELF program";
-    } else if (elf_getphdrnum(elf, &count) != 0) {
-        *why = elf_errmsg(-1);
-    } else {
-        kind = KIND_STATIC;
-        for (size_t i = 0; i < count; i++) {
-            GElf_Phdr phdr;
-            if (gelf_getphdr(elf, (int)i, &phdr) == NULL || phdr.p_type != PT_INTERP) continue;
-            char interp[PATH_MAX];
-            size_t len = phdr.p_filesz < sizeof(interp) - 1 ? phdr.p_filesz : sizeof(interp) - 1;
-            ssize_t got = pread(fd, interp, len, (off_t)phdr.p_offset);
-            if (got <= 0) {
-                *why = "cannot read its program interpreter";
-                kind = KIND_UNKNOWN;
-                break;
-            }
-            interp[got] = '\0';
-            kind = strstr(interp, "ld-musl") != NULL ? KIND_MUSL : KIND_GLIBC;
-            break;
-        }
-    }
-    if (elf != NULL) elf_end(elf);
+    struct spillway_program program;
+    enum spillway_program_kind kind = spillway_program_read(fd, &program);
+    if (kind == SPILLWAY_PROGRAM_UNKNOWN) *why = program.why;
     close(fd);
     return kind;
 }
 
 /*
- * What C library `path` needs: an ELF program by its PT_INTERP, a "#!" script
- * by its interpreter's. `shown` receives the file the answer is about.
+ * The kind of `path`: an ELF program by its own headers, a "#!" script by its
+ * interpreter's. `shown` receives the file the answer is about.
  */
-static enum program_kind inspect(const char *path, const char **why, char shown[PATH_MAX]) {
+static enum spillway_program_kind inspect(const char *path, const char **why, char shown[PATH_MAX]) {
     snprintf(shown, PATH_MAX, "%s", path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         *why = strerror(errno);
-        return KIND_UNKNOWN;
+        return SPILLWAY_PROGRAM_UNKNOWN;
     }
     char head[PATH_MAX];
     ssize_t got = read(fd, head, sizeof(head) - 1);
@@ -141,7 +113,7 @@ static enum program_kind inspect(const char *path, const char **why, char shown[
     *end = '\0';
     if (*p != '/') {
         *why = "its #! line names no absolute interpreter";
-        return KIND_UNKNOWN;
+        return SPILLWAY_PROGRAM_UNKNOWN;
     }
     snprintf(shown, PATH_MAX, "%s", p);
     return inspect_elf(shown, why);
@@ -175,12 +147,13 @@ int main(int argc, char **argv) {
     }
     const char *why = NULL;
     char judged[PATH_MAX];
-    enum program_kind kind = inspect(program, &why, judged);
+    enum spillway_program_kind kind = inspect(program, &why, judged);
     const char *lib_dir = getenv("SPILLWAY_LIB_DIR");
     if (lib_dir == NULL || lib_dir[0] == '\0') lib_dir = DEFAULT_LIB_DIR;
     char lib[PATH_MAX], tree[PATH_MAX];
-    switch (kind) {
-    case KIND_UNKNOWN: {
+    enum spillway_serving serving = spillway_program_serving(kind);
+    switch (serving) {
+    case SPILLWAY_SERVED_AS_IS: {
         char reason[PATH_MAX + 64];
         if (strcmp(judged, program) != 0)
             snprintf(reason, sizeof(reason), "its interpreter %s: %s", judged, why ? why : "cannot inspect it");
@@ -189,12 +162,23 @@ int main(int argc, char **argv) {
         warn(program, reason);
         break;
     }
-    case KIND_STATIC:
-        setenv("SPILLWAY_PROGRAM", "static", 1);
+    case SPILLWAY_SERVED_BY_FUSE:
+        /* Static and Go programs: no preload library reaches their system calls; the
+         * container's FUSE union serves them (spillway-runtime chose mode fuse). A container
+         * served by the preload library has its spill area (SPILLWAY_SPILL): there nothing
+         * serves this program, and it is said (`docker exec`, spillway.mode=preload). */
+        setenv("SPILLWAY_PROGRAM", spillway_program_kind_name(kind), 1);
+        if (getenv("SPILLWAY_SPILL") != NULL && getenv("SPILLWAY_SPILL")[0] != '\0') {
+            char reason[512];
+            snprintf(reason, sizeof(reason), "%s, and this container is served by the preload library "
+                     "(create it with spillway.mode=fuse)", spillway_program_why(kind));
+            warn(program, reason);
+        }
         break;
-    case KIND_GLIBC:
-    case KIND_MUSL:
-        snprintf(lib, sizeof(lib), "%s/%s", lib_dir, kind == KIND_MUSL ? "libspillway-musl.so" : "libspillway.so");
+    case SPILLWAY_SERVED_BY_GLIBC_LIBRARY:
+    case SPILLWAY_SERVED_BY_MUSL_LIBRARY:
+        snprintf(lib, sizeof(lib), "%s/%s", lib_dir,
+                 serving == SPILLWAY_SERVED_BY_MUSL_LIBRARY ? "libspillway-musl.so" : "libspillway.so");
         /* The preload tree's musl directory is literally named "$LIB". */
         snprintf(tree, sizeof(tree), "%s/preload/$LIB/libspillway.so", lib_dir);
         if (access(lib, R_OK) != 0) {
@@ -204,7 +188,7 @@ int main(int argc, char **argv) {
         } else if (set_preload(access(tree, R_OK) == 0 ? tree : lib) != 0) {
             warn(program, "cannot set LD_PRELOAD");
         }
-        setenv("SPILLWAY_PROGRAM", kind == KIND_MUSL ? "musl" : "glibc", 1);
+        setenv("SPILLWAY_PROGRAM", spillway_program_kind_name(kind), 1);
         break;
     }
     execv(program, argv + 1);

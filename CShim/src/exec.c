@@ -14,6 +14,13 @@
  *    anonymous mapping), never with malloc: exec may run in a vfork child.
  * The environment is kept in every state once the library is configured; the
  * path lookups happen only when not `normal`.
+ *
+ * A program this library cannot serve whose kind makes a container FUSE-served
+ * when started later (a Go program: spillway_program.h) is recognised at exec
+ * by the one ELF reader: the library is configured, so this container is
+ * served by the preload library and the program's writes will not spill. One
+ * line says so on standard error (the create-time look of spillway-runtime
+ * did not find the program: docs/CONTAINERS.md), and the exec goes on.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,6 +36,13 @@
 #include <unistd.h>
 
 #include "real.h"
+
+/* The one ELF reader (include/spillway_program.h), reading with raw pread. */
+static ssize_t sw_exec_pread(int fd, void *buf, size_t n, off_t off) {
+    return (ssize_t)syscall(SYS_pread64, fd, buf, n, off);
+}
+#define SPILLWAY_PREAD sw_exec_pread
+#include "spillway_program.h"
 
 extern char **environ;
 
@@ -215,12 +229,54 @@ static int sw_search_spill(const char *given, char alt[PATH_MAX]) {
     return 0;
 }
 
+/* Says, on standard error, that the Go program open on fd (named `shown`) is not served. */
+static void sw_exec_check_fd(int fd, const char *shown) {
+    struct stat st;
+    struct spillway_program program;
+    if (sw_sys_fstatat(fd, "", &st, AT_EMPTY_PATH) != 0 || !S_ISREG(st.st_mode)) return;
+    if (!spillway_program_started_later_means_fuse(spillway_program_read(fd, &program))) return;
+    const char *parts[] = {"spillway: ", shown, ": ", spillway_program_why(program.kind),
+                           ", and this container is served by the preload library: its writes past the quota "
+                           "are not spilled (create it with spillway.mode=fuse)\n"};
+    char line[PATH_MAX + 512];
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        size_t len = strlen(parts[i]);
+        if (len > sizeof line - used) len = sizeof line - used;
+        memcpy(line + used, parts[i], len);
+        used += len;
+    }
+    (void)syscall(SYS_write, 2, line, used);
+}
+
+/*
+ * The check of an exec of `path` (from dirfd; `follow` as exec follows a last symbolic link):
+ * only when the library is configured, with raw calls and errno kept; a FIFO or device is
+ * never opened (fstatat first, O_NONBLOCK, fstat again).
+ */
+static void sw_exec_check(int dirfd, const char *path, int follow) {
+    if (sw_cfg.slot == NULL || path == NULL) return;
+    int saved = errno;
+    char file[PATH_MAX];
+    struct stat st;
+    if (sw_copy_path(path, file) > 0 && sw_sys_fstatat(dirfd, file, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISREG(st.st_mode)) {
+        int fd = sw_sys_openat(dirfd, file, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (follow ? 0 : O_NOFOLLOW), 0);
+        if (fd >= 0) {
+            sw_exec_check_fd(fd, file);
+            sw_sys_close(fd);
+        }
+    }
+    errno = saved;
+}
+
 static int sw_execve_impl(const char *path, char *const argv[], char *const envp[]) {
     char alt[PATH_MAX];
     int dirfd;
     struct sw_env env;
     sw_env_prepare(&env, envp);
     const char *use = sw_exec_path(AT_FDCWD, path, 1, alt, &dirfd);
+    sw_exec_check(AT_FDCWD, use, 1);
     __typeof__(sw_real_execve) fn = SW_REAL(execve);
     int rc = fn != NULL ? fn(use, argv, env.envp) : (int)syscall(SYS_execve, use, argv, env.envp);
     sw_env_release(&env);
@@ -238,6 +294,11 @@ SW_EXPORT int execv(const char *path, char *const argv[]) {
 SW_EXPORT int fexecve(int fd, char *const argv[], char *const envp[]) {
     struct sw_env env;
     sw_env_prepare(&env, envp);
+    if (sw_cfg.slot != NULL) {
+        int saved = errno;
+        sw_exec_check_fd(fd, "(fexecve)");
+        errno = saved;
+    }
     __typeof__(sw_real_fexecve) fn = SW_REAL(fexecve);
     int rc;
     if (fn != NULL) {
@@ -259,6 +320,7 @@ static int sw_execvpe_impl(const char *file, char *const argv[], char *const env
         use = sw_exec_path(AT_FDCWD, file, 1, alt, &dirfd);
     else if (sw_search_spill(file, alt))
         use = alt;
+    if (use != file || sw_path_has_slash(file)) sw_exec_check(AT_FDCWD, use, 1);
     /* libc's execvpe: its PATH search, and /bin/sh for a script without "#!". */
     __typeof__(sw_real_execvpe) fn = SW_REAL(execvpe);
     int rc = fn != NULL ? fn(use, argv, env.envp) : (int)syscall(SYS_execve, use, argv, env.envp);
@@ -330,6 +392,7 @@ SW_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_a
     struct sw_env env;
     sw_env_prepare(&env, envp);
     const char *use = sw_exec_path(AT_FDCWD, path, 1, alt, &dirfd);
+    sw_exec_check(AT_FDCWD, use, 1);
     int rc = SW_REAL(posix_spawn)(pid, use, actions, attr, argv, env.envp);
     sw_env_release(&env);
     return rc;
@@ -344,8 +407,10 @@ SW_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_
     if (sw_path_has_slash(file)) {
         int dirfd;
         const char *use = sw_exec_path(AT_FDCWD, file, 1, alt, &dirfd);
+        sw_exec_check(AT_FDCWD, use, 1);
         rc = SW_REAL(posix_spawnp)(pid, use, actions, attr, argv, env.envp);
     } else if (sw_search_spill(file, alt)) {
+        sw_exec_check(AT_FDCWD, alt, 1);
         rc = SW_REAL(posix_spawn)(pid, alt, actions, attr, argv, env.envp);
     } else {
         rc = SW_REAL(posix_spawnp)(pid, file, actions, attr, argv, env.envp);
@@ -366,6 +431,15 @@ SW_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *co
     use_dirfd = dirfd;
     if (!((flags & AT_EMPTY_PATH) && !sw_path_named(path)))
         use = sw_exec_path(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), alt, &use_dirfd);
+    if ((flags & AT_EMPTY_PATH) && !sw_path_named(path)) {
+        if (sw_cfg.slot != NULL) {
+            int saved = errno;
+            sw_exec_check_fd(dirfd, "(execveat)");
+            errno = saved;
+        }
+    } else {
+        sw_exec_check(use_dirfd, use, !(flags & AT_SYMLINK_NOFOLLOW));
+    }
     __typeof__(sw_real_execveat) fn = SW_REAL(execveat);
     int rc = fn != NULL ? fn(use_dirfd, use, argv, env.envp, flags)
                         : (int)syscall(SYS_execveat, use_dirfd, use, argv, env.envp, flags);

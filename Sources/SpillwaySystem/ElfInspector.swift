@@ -1,19 +1,20 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CElf
+import CSpillway
 import SpillwayCore
 import SystemPackage
 
-/// Reads a program's ELF program headers (libelf) to tell which preload library can serve it.
+/// Reads a program's ELF headers to tell what kind it is, with the same C reader the launcher
+/// and the preload library's exec hooks use (`spillway_program_read` in
+/// `CShim/include/spillway_program.h`): Go (its build-id note or `.go.buildinfo` section),
+/// static, or dynamic against glibc or musl.
 public enum ElfInspector {
     /// The kind of program at `path`.
     ///
-    /// - Throws: ``SystemError`` if it cannot be opened; ``InvalidFileError`` if it is not ELF.
+    /// - Throws: ``SystemError`` if it cannot be opened; ``InvalidFileError`` if it is not an
+    ///   ELF program the reader can read.
     public static func inspect(_ path: FilePath) throws -> ProgramKind {
-        guard elf_version(UInt32(EV_CURRENT)) != UInt32(EV_NONE) else {
-            throw InvalidFileError(path: path.string, problem: "libelf is unusable")
-        }
         let fd: FileDescriptor
         do {
             fd = try FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
@@ -21,28 +22,22 @@ public enum ElfInspector {
             throw SystemError("open program", path: path.string, syscall: "openat", errno: errno)
         }
         defer { try? fd.close() }
-        guard let elf = elf_begin(fd.rawValue, ELF_C_READ, nil) else {
-            throw InvalidFileError(path: path.string, problem: "is not an ELF file")
+        return try inspect(descriptor: fd.rawValue, shownAs: path.string)
+    }
+
+    /// The kind of the program open on `descriptor` (read with pread only; its offset is left
+    /// alone); `shownAs` names it in errors.
+    ///
+    /// - Throws: ``InvalidFileError`` if it is not an ELF program the reader can read.
+    public static func inspect(descriptor: Int32, shownAs: String) throws -> ProgramKind {
+        var program = spillway_program()
+        let number = spillway_program_read(descriptor, &program).rawValue
+        let interpreter = withUnsafeBytes(of: &program.interp) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
         }
-        defer { elf_end(elf) }
-        guard elf_kind(elf) == ELF_K_ELF else {
-            throw InvalidFileError(path: path.string, problem: "is not an ELF program")
+        guard let kind = ProgramKind(classNumber: number, interpreter: interpreter) else {
+            throw InvalidFileError(path: shownAs, problem: program.why.map { String(cString: $0) } ?? "is not an ELF program")
         }
-        var count = 0
-        guard elf_getphdrnum(elf, &count) == 0 else {
-            throw InvalidFileError(path: path.string, problem: "has unreadable program headers")
-        }
-        for index in 0..<count {
-            var header = GElf_Phdr()
-            guard gelf_getphdr(elf, Int32(index), &header) != nil, header.p_type == UInt32(PT_INTERP) else { continue }
-            let length = Int(min(header.p_filesz, 4096))
-            var buffer = [UInt8](repeating: 0, count: length)
-            let got = try buffer.withUnsafeMutableBytes { bytes in
-                try fd.read(fromAbsoluteOffset: Int64(header.p_offset), into: bytes)
-            }
-            let interpreter = String(decoding: buffer.prefix(got).prefix(while: { $0 != 0 }), as: UTF8.self)
-            return ProgramKind(interpreter: interpreter)
-        }
-        return ProgramKind(interpreter: nil)
+        return kind
     }
 }

@@ -81,17 +81,26 @@ struct RuntimePreparation {
 
     /// Preload library or FUSE union: by the `spillway.mode` annotation or `SPILLWAY_MODE`
     /// variable if given, else by the program the container starts (`process.args[0]`, found
-    /// in its root filesystem along the process's PATH).
+    /// in its root filesystem along the process's PATH) and the programs it may start (a Go
+    /// program named on its command line or in its entrypoint script, or on that PATH, makes it
+    /// FUSE: ``ServingMode/choose``).
     static func servingMode(config: Data, root: String) throws -> (mode: ServingMode, reason: String) {
         let process = (try? JSONDecoder().decode(JSONValue.self, from: config))?["process"]
         let args = process?["args"]?.arrayValue?.compactMap(\.stringValue) ?? []
         let environment = process?["env"]?.arrayValue?.compactMap(\.stringValue) ?? []
         let path = environment.last(where: { $0.hasPrefix("PATH=") }).map { String($0.dropFirst(5)) }
             ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-        let program = args.first.flatMap {
-            ContainerProgram.kind(of: $0, root: root, searchPath: path, workingDirectory: process?["cwd"]?.stringValue ?? "/")
+        let cwd = process?["cwd"]?.stringValue ?? "/"
+        let program = args.first.flatMap { ContainerProgram.kind(of: $0, root: root, searchPath: path, workingDirectory: cwd) }
+        // The programs it may start: those its command line or entrypoint script name, then
+        // those on its PATH.
+        let imageProgram: ((ProgramKind) -> Bool) -> (path: String, kind: ProgramKind)? = { wanted in
+            let script = args.first.flatMap { ContainerProgram.scriptText(of: $0, root: root, searchPath: path, workingDirectory: cwd) }
+            return ContainerProgram.firstNamed(in: args + (script.map { [$0] } ?? []), root: root, where: wanted)
+                ?? ContainerProgram.firstOnPath(root: root, searchPath: path, workingDirectory: cwd, where: wanted)
         }
-        return try ServingMode.choose(program: program, annotations: OCISpecInjection.annotations(of: config), environment: environment)
+        return try ServingMode.choose(program: program, annotations: OCISpecInjection.annotations(of: config), environment: environment,
+                                      imageProgram: imageProgram)
     }
 
     /// The wrapper's `delete`: the daemon unmounts the container's FUSE union, if it has one.

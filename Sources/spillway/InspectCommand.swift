@@ -3,12 +3,13 @@ import SpillwayCore
 import SpillwaySystem
 import SystemPackage
 
-/// `spillway inspect PROGRAM...`: which preload library serves a program, or whether it needs
-/// the FUSE fallback (static programs), read from its ELF headers as the launcher reads them.
+/// `spillway inspect PROGRAM...`: what kind a program is (glibc, musl, static, Go), read from
+/// its ELF headers with the launcher's reader, how Spillway serves it (a preload library or the
+/// FUSE union, by ``ProgramServing``) and why.
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Tell how Spillway reaches a program: glibc or musl preload library, or FUSE."
+        abstract: "Tell how Spillway reaches a program (glibc or musl preload library, or FUSE for static and Go programs) and why."
     )
 
     @Argument(help: "Programs to inspect, as paths or names found on PATH.")
@@ -24,8 +25,8 @@ struct InspectCommand: ParsableCommand {
             }
             do {
                 let kind = try ElfInspector.inspect(FilePath(path))
-                let served = kind.preloadLibrary ?? "the FUSE fallback"
-                print("\(path): \(kind); served by \(served)")
+                let rule = ProgramServing.rule(for: kind)
+                print("\(path): \(kind); served by \(rule.serving): \(rule.why)")
             } catch {
                 print("\(path): \(error)")
                 failed = true

@@ -12,18 +12,26 @@ public enum ServingMode: String, Sendable, Equatable, CaseIterable {
 
     /// The mode for a container, and why.
     ///
-    /// A mode asked for by annotation or environment wins; otherwise a static program (which
-    /// ignores `LD_PRELOAD`) gets the FUSE union and everything else the preload library. A
-    /// program that could not be read (`program == nil`) gets the preload library: the launcher
-    /// runs it as is and says so.
+    /// A mode asked for by annotation or environment wins. Otherwise the container's program is
+    /// served as ``ProgramServing/rule(for:)-(ProgramKind)`` says: a static or Go program gets
+    /// the FUSE union. A program the preload library serves gets the union too when the image
+    /// holds a program it may start (named on its command line or in its entrypoint script, or on
+    /// its `PATH`) whose row says `startedLaterMeansFuse` (a Go program): a shell or supervisor may
+    /// start that one later, and a container's mode is fixed when it is created, so the union,
+    /// which serves every program, is chosen. A program that could not be read
+    /// (`program == nil`) gets the preload library: the launcher runs it as is and says so.
     ///
     /// - Parameters:
     ///   - program: what the container's program is, as read from its root filesystem.
     ///   - annotations: the OCI spec's `annotations`.
     ///   - environment: the process's `env` entries (`NAME=value`).
+    ///   - imageProgram: finds, in the container's image, the first program the container may
+    ///     start for which the predicate holds (its path and kind); called only when it can
+    ///     change the mode.
     /// - Throws: ``InputError`` for an asked-for mode that is neither `preload` nor `fuse`.
-    public static func choose(program: ProgramKind?, annotations: [String: String], environment: [String]) throws(InputError)
-        -> (mode: ServingMode, reason: String)
+    public static func choose(program: ProgramKind?, annotations: [String: String], environment: [String],
+                              imageProgram: ((ProgramKind) -> Bool) -> (path: String, kind: ProgramKind)? = { _ in nil })
+        throws(InputError) -> (mode: ServingMode, reason: String)
     {
         let prefix = environmentVariable + "="
         let asked: (String, String)? = annotations[annotation].map { ($0, "annotation \(annotation)") }
@@ -34,10 +42,13 @@ public enum ServingMode: String, Sendable, Equatable, CaseIterable {
             }
             return (mode, "asked for by \(source)")
         }
-        switch program {
-        case .staticBinary?: return (.fuse, "the program is statically linked")
-        case .glibc?, .musl?: return (.preload, "the program is \(program!)")
-        case nil: return (.preload, "the program could not be read")
+        guard let program else { return (.preload, "the program could not be read") }
+        let rule = ProgramServing.rule(for: program)
+        if rule.serving == .fuse { return (.fuse, "the program is \(program): \(rule.why)") }
+        if let found = imageProgram({ ProgramServing.rule(for: $0).startedLaterMeansFuse }) {
+            return (.fuse, "the program is \(program), but the image holds \(found.path), \(found.kind), which it may start: "
+                + ProgramServing.rule(for: found.kind).why)
         }
+        return (.preload, "the program is \(program): \(rule.why)")
     }
 }

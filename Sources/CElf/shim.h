@@ -1,3 +1,0 @@
-/* libelf (elfutils) with gelf, to read a program's ELF headers. */
-#include <gelf.h>
-#include <libelf.h>
