@@ -172,7 +172,11 @@ static void sw_before_write(int fd) {
     if (sw_state() != SPILLWAY_STATE_SPILLING) return;
     int saved = errno;
     struct stat st;
-    if (sw_main_file(fd, &st) && sw_take_over(fd, &st, 0) == 0) sw_charge_move(&st);
+    if (sw_main_file(fd, &st)) {
+        unsigned mark = sw_reports();
+        if (sw_take_over(fd, &st, 0) == 0) sw_charge_move(&st);
+        else if (sw_reports() == mark) sw_cannot_help_fd(fd, "cannot move it to the spill area before writing; writing to the main disk", 0);
+    }
     errno = saved;
 }
 
@@ -180,13 +184,22 @@ static void sw_before_write(int fd) {
 static int sw_rescued(int fd) {
     if (errno != EDQUOT && errno != ENOSPC) return 0;
     sw_ensure_init();
-    if (!sw_slot_trusted()) return 0;
     int saved = errno;
     struct stat st;
-    int ok = sw_main_file(fd, &st) && sw_take_over(fd, &st, 1) == 0;
+    if (!sw_slot_trusted()) {
+        if (sw_cfg.slot != NULL && sw_main_file(fd, &st))
+            sw_cannot_help_fd(fd, "slot unreadable: a write past the quota is not rescued", saved);
+        errno = saved;
+        return 0;
+    }
+    unsigned mark = sw_reports();
+    int on_main = sw_main_file(fd, &st);
+    int ok = on_main && sw_take_over(fd, &st, 1) == 0;
     if (ok) {
         sw_note_rescue();
         sw_charge_move(&st);
+    } else if (on_main && sw_reports() == mark) {
+        sw_cannot_help_fd(fd, "cannot move it to the spill area after a write failed", saved);
     }
     errno = saved;
     return ok;
