@@ -1,0 +1,133 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSpillwaySyscalls
+import SpillwayCore
+import SystemPackage
+
+/// Makes the spill area's missing directories above a name, each with the owner and mode of the
+/// same directory in the container's main-disk tree: what the preload library asks for when its
+/// caller may not do it itself (a non-root process, a user-namespaced container).
+///
+/// Both trees are the container's and hostile. Each is entered from its top, a host path the
+/// daemon chose, held as a descriptor; every component below is opened with openat2(2)
+/// `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV` beneath the
+/// descriptor of the one before it (``HeldDirectory``), so no symlink, `..` or mount is ever
+/// followed. A directory is made `0700` with mkdirat(2) in its held parent, opened again with
+/// openat2, checked with fstat (a directory, root's, mode 0700: the one just made), and only
+/// then given the model's owner and mode with fchown(2)/fchmod(2) on that descriptor. A name
+/// that exists already is left as it is and must be a directory. After the walk both paths are
+/// resolved again from the tops: if either no longer leads to the directories walked (a rename
+/// raced the request), the directories made are removed again (each only if still empty and
+/// still the inode made) and the request is refused.
+public enum SpillParents {
+    /// What a request made.
+    public struct Outcome: Equatable, Sendable {
+        /// The directories made, relative to the spill area's top.
+        public var made: [String]
+    }
+
+    /// A request that could not be served for a reason the caller's own call would meet too
+    /// (the main disk has no such directory): answered with that errno, not counted as a refusal.
+    public struct Unserved: Error, Equatable, Sendable {
+        public let errno: Int32
+        public let message: String
+    }
+
+    /// Makes the spill area's missing parents of `components` (the name's components relative
+    /// to the managed root; the last one is the name itself, not made).
+    ///
+    /// - Parameters:
+    ///   - mainRoot: the container's main-disk tree as the host sees it.
+    ///   - spillRoot: its spill area's top.
+    /// - Throws: ``AskRefusal`` (refused, with an event), ``Unserved`` (`ENOENT`/`ENOTDIR`:
+    ///   the main disk lacks a parent), ``SystemError`` (the host's own trouble).
+    public static func make(_ components: [String], mainRoot: String, spillRoot: String) throws -> Outcome {
+        let parents = Array(components.dropLast())
+        if parents.isEmpty { return Outcome(made: []) }
+        let mainTop = try HeldDirectory.openRoot(FilePath(mainRoot))
+        let spillTop = try HeldDirectory.openRoot(FilePath(spillRoot))
+        var main = mainTop, spill = spillTop
+        var made: [(parent: HeldDirectory, name: String, inode: UInt64, relative: String)] = []
+        var relative = ""
+        do {
+            for name in parents {
+                relative = relative.isEmpty ? name : relative + "/" + name
+                let mainNext = try enter(main, name, tree: "main-disk tree", relative: relative)
+                let model = try mainNext.status()
+                let spillNext: HeldDirectory
+                if try spill.status(name) != nil {
+                    spillNext = try enter(spill, name, tree: "spill area", relative: relative)
+                } else {
+                    let (dir, inode) = try makeLike(model, in: spill, name, relative: relative)
+                    if let inode { made.append((spill, name, inode, relative)) }
+                    spillNext = dir
+                }
+                main = mainNext
+                spill = spillNext
+            }
+            // Re-check: both names still lead where the walk went.
+            let path = parents.joined(separator: "/")
+            try same(mainTop, path, as: main, tree: "main-disk tree")
+            try same(spillTop, path, as: spill, tree: "spill area")
+        } catch {
+            for entry in made.reversed() {
+                _ = try? entry.parent.remove(entry.name, ifInode: entry.inode, directory: true)
+            }
+            throw error
+        }
+        return Outcome(made: made.map(\.relative))
+    }
+
+    /// The directory `name` beneath `parent`; a symlink, a mount or a non-directory there is a
+    /// refusal (or, for a name that is not there at all, ``Unserved``).
+    static func enter(_ parent: HeldDirectory, _ name: String, tree: String, relative: String) throws -> HeldDirectory {
+        do {
+            return try parent.directory(name)
+        } catch let error where error.errno == .noSuchFileOrDirectory {
+            throw Unserved(errno: ENOENT, message: "'\(AskRequest.shown(relative))' is not in the \(tree)")
+        } catch let error where error.errno == .notDirectory {
+            // A symlink opened O_NOFOLLOW|O_DIRECTORY also says ENOTDIR: look at what is there.
+            if let st = try? parent.status(name), (st.st_mode & S_IFMT) == S_IFLNK {
+                throw AskRefusal(.outsideTree, "'\(AskRequest.shown(relative))' in the \(tree) is a symbolic link, which Spillway never follows")
+            }
+            throw Unserved(errno: ENOTDIR, message: "'\(AskRequest.shown(relative))' in the \(tree) is not a directory")
+        } catch let error where error.errno == .tooManySymbolicLinkLevels {
+            throw AskRefusal(.outsideTree, "'\(AskRequest.shown(relative))' in the \(tree) is a symbolic link, which Spillway never follows")
+        } catch let error where error.errno == .improperLink {
+            throw AskRefusal(.outsideTree, "'\(AskRequest.shown(relative))' in the \(tree) is on another mount, which Spillway never crosses")
+        }
+    }
+
+    /// Makes `name` in `parent` (root's, 0700), checks through a fresh descriptor that it is the
+    /// directory made, then gives it `model`'s owner and mode through that descriptor.
+    /// Returns the directory and, when this call made it, its inode.
+    static func makeLike(_ model: stat, in parent: HeldDirectory, _ name: String, relative: String) throws -> (HeldDirectory, UInt64?) {
+        guard try parent.makeDirectory(name, mode: 0o700) else {
+            // Made meanwhile by someone else: take it as it is, if it is a directory.
+            return (try enter(parent, name, tree: "spill area", relative: relative), nil)
+        }
+        let dir = try enter(parent, name, tree: "spill area", relative: relative)
+        let st = try dir.status()
+        guard (st.st_mode & S_IFMT) == S_IFDIR, st.st_uid == geteuid(), st.st_mode & 0o7777 == 0o700 else {
+            throw AskRefusal(.raced, "'\(AskRequest.shown(relative))' in the spill area was replaced while it was being made")
+        }
+        // Owner before mode: chown clears set-ID bits.
+        guard fchown(dir.fd.rawValue, model.st_uid, model.st_gid) == 0 else {
+            throw SystemError("set the owner of", path: dir.display, syscall: "fchown", errno: Errno(rawValue: errno))
+        }
+        guard fchmod(dir.fd.rawValue, model.st_mode & 0o7777) == 0 else {
+            throw SystemError("set the mode of", path: dir.display, syscall: "fchmod", errno: Errno(rawValue: errno))
+        }
+        return (dir, UInt64(st.st_ino))
+    }
+
+    /// `path` beneath `top` is still the directory `walked`.
+    static func same(_ top: HeldDirectory, _ path: String, as walked: HeldDirectory, tree: String) throws {
+        let again = try? top.directory(path)
+        let a = try? again?.status(), b = try walked.status()
+        guard let a, a.st_dev == b.st_dev, a.st_ino == b.st_ino else {
+            throw AskRefusal(.raced, "'\(AskRequest.shown(path))' in the \(tree) was renamed while the request was served")
+        }
+    }
+}
