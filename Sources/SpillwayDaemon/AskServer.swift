@@ -6,6 +6,7 @@ import Logging
 import SpillwayCore
 import SpillwaySystem
 import Synchronization
+import SystemPackage
 
 /// Serves every container's ask socket (`run_dir/ask/<id>/sock`, SOCK_SEQPACKET, mode 0666 in a
 /// directory that is bind-mounted read-only at `/.spillway/ask` in the container) on one thread
@@ -50,7 +51,8 @@ final class AskServer: @unchecked Sendable {
     let events: EventLog
     let logger: Logger
     private let entries = Mutex<[String: Entry]>([:])
-    private let wake: Int32
+    /// A pipe that wakes the loop: [read end, write end].
+    private let wake: [Int32]
     private let stopping = Atomic<Bool>(false)
     private var thread: Thread?
 
@@ -59,8 +61,13 @@ final class AskServer: @unchecked Sendable {
         self.events = events
         self.logger = logger
         try Supervisor.makePrivateDirectory(directory)
-        wake = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
-        guard wake >= 0 else { throw SystemError("create", path: "eventfd", syscall: "eventfd", errno: Errno(rawValue: errno)) }
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { throw SystemError("create", path: "wake pipe", syscall: "pipe", errno: Errno(rawValue: errno)) }
+        for fd in ends {
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fd, F_SETFL, O_NONBLOCK)
+        }
+        wake = ends
         let thread = Thread { [self] in serve() }
         thread.name = "spillway-ask"
         self.thread = thread
@@ -88,14 +95,14 @@ final class AskServer: @unchecked Sendable {
         let dir = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard dir >= 0 else { throw SystemError("open ask directory", path: path, syscall: "open", errno: Errno(rawValue: errno)) }
         var ok = false
-        defer { if !ok { close(dir) } }
+        defer { if !ok { Glibc.close(dir) } }
         guard fchown(dir, 0, 0) == 0, fchmod(dir, 0o755) == 0 else {
             throw SystemError("secure ask directory", path: path, syscall: "fchmod", errno: Errno(rawValue: errno))
         }
         _ = unlinkat(dir, AskMessage.socketName, 0)
         let fd = socket(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw SystemError("create ask socket", path: path, syscall: "socket", errno: Errno(rawValue: errno)) }
-        defer { if !ok { close(fd) } }
+        defer { if !ok { Glibc.close(fd) } }
         // Bound through the held directory, so a long run_dir still fits sun_path.
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -138,8 +145,8 @@ final class AskServer: @unchecked Sendable {
     }
 
     private func poke() {
-        var one: UInt64 = 1
-        _ = write(wake, &one, 8)
+        var one: UInt8 = 1
+        _ = write(wake[1], &one, 1)
     }
 
     // MARK: - The loop
@@ -156,17 +163,19 @@ final class AskServer: @unchecked Sendable {
         while !stopping.load(ordering: .acquiring) {
             for fd in closing.withLock({ list -> [Int32] in defer { list.removeAll() }; return list }) { Glibc.close(fd) }
             let listeners = entries.withLock { $0.values.map { ($0.listener, $0.id) } }
-            var fds = [pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
+            var fds = [pollfd(fd: wake[0], events: Int16(POLLIN), revents: 0)]
             fds += listeners.map { pollfd(fd: $0.0, events: Int16(POLLIN), revents: 0) }
             fds += connections.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
             let ready = poll(&fds, nfds_t(fds.count), 500)
             if ready < 0 && errno != EINTR { Thread.sleep(forTimeInterval: 0.05) }
-            if fds[0].revents != 0 { var drained: UInt64 = 0; _ = read(wake, &drained, 8) }
+            if fds[0].revents != 0 { var drained = [UInt8](repeating: 0, count: 64); _ = read(wake[0], &drained, 64) }
             let now = Date().timeIntervalSince1970
             for (index, (listener, id)) in listeners.enumerated() where fds[1 + index].revents != 0 {
                 while true {
-                    let fd = accept4(listener, nil, nil, Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue))
+                    let fd = accept(listener, nil, nil)
                     if fd < 0 { break }
+                    _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+                    _ = fcntl(fd, F_SETFL, O_NONBLOCK)
                     if connections.count >= Self.maxConnections {
                         Glibc.close(fd)
                         refuse(id, AskRefusal(.badMessage, "more than \(Self.maxConnections) requests at once"))
@@ -182,14 +191,14 @@ final class AskServer: @unchecked Sendable {
                     if now > connection.deadline { Glibc.close(connection.fd) } else { kept.append(connection) }
                     continue
                 }
-                let length = buffer.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, Int32(MSG_TRUNC.rawValue) | Int32(MSG_DONTWAIT.rawValue)) }
+                let length = buffer.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, Int32(MSG_TRUNC) | Int32(MSG_DONTWAIT)) }
                 if length < 0 && (errno == EAGAIN || errno == EINTR) {
                     kept.append(connection)
                     continue
                 }
                 if length > 0 {
                     let reply = buffer.withUnsafeBytes { handle(UnsafeRawBufferPointer(rebasing: $0[0..<min(length, $0.count)]), length: length, id: connection.id) }
-                    if let reply { _ = reply.withUnsafeBytes { send(connection.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT.rawValue)) } }
+                    if let reply { _ = reply.withUnsafeBytes { send(connection.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) } }
                 }
                 Glibc.close(connection.fd)
             }

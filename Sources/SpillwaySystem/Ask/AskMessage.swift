@@ -31,14 +31,13 @@ public enum AskMessage {
         guard length == requestSize, bytes.count >= requestSize else {
             throw AskRefusal(.badMessage, "a message of \(length) bytes; a request is exactly \(requestSize)")
         }
-        func word(_ offset: Int) -> UInt32 { bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self) }
-        let magic = word(MemoryLayout<spillway_ask>.offset(of: \.magic)!)
-        let version = word(MemoryLayout<spillway_ask>.offset(of: \.version)!)
+        let magic = bytes.loadUnaligned(fromByteOffset: MemoryLayout<spillway_ask>.offset(of: \.magic)!, as: UInt32.self)
+        let version = bytes.loadUnaligned(fromByteOffset: MemoryLayout<spillway_ask>.offset(of: \.version)!, as: UInt32.self)
         guard magic == SPILLWAY_ASK_MAGIC else { throw AskRefusal(.badMessage, "a message with a wrong magic number") }
         guard version == SPILLWAY_ASK_VERSION else { throw AskRefusal(.badMessage, "a message of version \(version); this supervisor speaks \(SPILLWAY_ASK_VERSION)") }
-        let kind = word(MemoryLayout<spillway_ask>.offset(of: \.kind)!)
-        let pathLength = Int(word(MemoryLayout<spillway_ask>.offset(of: \.path_len)!))
-        let reasonLength = Int(word(MemoryLayout<spillway_ask>.offset(of: \.reason_len)!))
+        let kind = bytes.loadUnaligned(fromByteOffset: MemoryLayout<spillway_ask>.offset(of: \.kind)!, as: UInt32.self)
+        let pathLength = Int(bytes.loadUnaligned(fromByteOffset: MemoryLayout<spillway_ask>.offset(of: \.path_len)!, as: UInt32.self))
+        let reasonLength = Int(bytes.loadUnaligned(fromByteOffset: MemoryLayout<spillway_ask>.offset(of: \.reason_len)!, as: UInt32.self))
         let id = try text(bytes, at: MemoryLayout<spillway_ask>.offset(of: \.container_id)!, capacity: Int(SPILLWAY_SLOT_ID_MAX), length: nil, field: "container_id")
         let path = try text(bytes, at: MemoryLayout<spillway_ask>.offset(of: \.path)!, capacity: Int(SPILLWAY_ASK_PATH_MAX), length: pathLength, field: "path")
         let reason = try text(bytes, at: MemoryLayout<spillway_ask>.offset(of: \.reason)!, capacity: Int(SPILLWAY_ASK_REASON_MAX), length: reasonLength, field: "reason")
@@ -60,26 +59,29 @@ public enum AskMessage {
     /// Encodes a request (for tests and tools that speak for a container).
     public static func request(kind: UInt32, containerID: String, path: String, reason: String = "") -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: requestSize)
-        func put(_ value: UInt32, _ offset: Int) { withUnsafeBytes(of: value.littleEndian) { bytes.replaceSubrange(offset..<(offset + 4), with: $0) } }
-        put(SPILLWAY_ASK_MAGIC, MemoryLayout<spillway_ask>.offset(of: \.magic)!)
-        put(SPILLWAY_ASK_VERSION, MemoryLayout<spillway_ask>.offset(of: \.version)!)
-        put(kind, MemoryLayout<spillway_ask>.offset(of: \.kind)!)
-        put(UInt32(path.utf8.count), MemoryLayout<spillway_ask>.offset(of: \.path_len)!)
-        put(UInt32(reason.utf8.count), MemoryLayout<spillway_ask>.offset(of: \.reason_len)!)
-        func text(_ value: String, _ offset: Int, _ capacity: Int) {
-            let utf8 = Array(value.utf8.prefix(capacity - 1))
-            bytes.replaceSubrange(offset..<(offset + utf8.count), with: utf8)
-        }
-        text(containerID, MemoryLayout<spillway_ask>.offset(of: \.container_id)!, Int(SPILLWAY_SLOT_ID_MAX))
-        text(path, MemoryLayout<spillway_ask>.offset(of: \.path)!, Int(SPILLWAY_ASK_PATH_MAX))
-        text(reason, MemoryLayout<spillway_ask>.offset(of: \.reason)!, Int(SPILLWAY_ASK_REASON_MAX))
+        put(SPILLWAY_ASK_MAGIC, at: MemoryLayout<spillway_ask>.offset(of: \.magic)!, in: &bytes)
+        put(SPILLWAY_ASK_VERSION, at: MemoryLayout<spillway_ask>.offset(of: \.version)!, in: &bytes)
+        put(kind, at: MemoryLayout<spillway_ask>.offset(of: \.kind)!, in: &bytes)
+        put(UInt32(path.utf8.count), at: MemoryLayout<spillway_ask>.offset(of: \.path_len)!, in: &bytes)
+        put(UInt32(reason.utf8.count), at: MemoryLayout<spillway_ask>.offset(of: \.reason_len)!, in: &bytes)
+        put(containerID, at: MemoryLayout<spillway_ask>.offset(of: \.container_id)!, capacity: Int(SPILLWAY_SLOT_ID_MAX), in: &bytes)
+        put(path, at: MemoryLayout<spillway_ask>.offset(of: \.path)!, capacity: Int(SPILLWAY_ASK_PATH_MAX), in: &bytes)
+        put(reason, at: MemoryLayout<spillway_ask>.offset(of: \.reason)!, capacity: Int(SPILLWAY_ASK_REASON_MAX), in: &bytes)
         return bytes
+    }
+
+    static func put(_ value: UInt32, at offset: Int, in bytes: inout [UInt8]) {
+        for i in 0..<4 { bytes[offset + i] = UInt8((value >> (8 * UInt32(i))) & 0xff) }
+    }
+
+    static func put(_ value: String, at offset: Int, capacity: Int, in bytes: inout [UInt8]) {
+        for (i, byte) in value.utf8.prefix(capacity - 1).enumerated() { bytes[offset + i] = byte }
     }
 
     /// The reply: `error` 0 or a positive errno.
     public static func reply(error: Int32) -> [UInt8] {
-        var reply = spillway_ask_reply(magic: SPILLWAY_ASK_MAGIC, version: SPILLWAY_ASK_VERSION, error: error, reserved: 0)
-        return withUnsafeBytes(of: &reply) { Array($0) }
+        let reply = spillway_ask_reply(magic: SPILLWAY_ASK_MAGIC, version: SPILLWAY_ASK_VERSION, error: error, reserved: 0)
+        return withUnsafeBytes(of: reply) { Array($0) }
     }
 
     /// The `error` of a reply, or nil when `bytes` is not one.

@@ -48,7 +48,7 @@ public enum SpillParents {
         let mainTop = try HeldDirectory.openRoot(FilePath(mainRoot))
         let spillTop = try HeldDirectory.openRoot(FilePath(spillRoot))
         var main = mainTop, spill = spillTop
-        var made: [(parent: HeldDirectory, name: String, inode: UInt64, relative: String)] = []
+        var made: [Made] = []
         var relative = ""
         do {
             for name in parents {
@@ -60,7 +60,7 @@ public enum SpillParents {
                     spillNext = try enter(spill, name, tree: "spill area", relative: relative)
                 } else {
                     let (dir, inode) = try makeLike(model, in: spill, name, relative: relative)
-                    if let inode { made.append((spill, name, inode, relative)) }
+                    if let inode { made.append(Made(parent: spill, name: name, inode: inode, relative: relative)) }
                     spillNext = dir
                 }
                 main = mainNext
@@ -76,26 +76,44 @@ public enum SpillParents {
             }
             throw error
         }
-        return Outcome(made: made.map(\.relative))
+        var names: [String] = []
+        for entry in made { names.append(entry.relative) }
+        return Outcome(made: names)
+    }
+
+    /// A directory this request made.
+    struct Made {
+        let parent: HeldDirectory
+        let name: String
+        let inode: UInt64
+        let relative: String
     }
 
     /// The directory `name` beneath `parent`; a symlink, a mount or a non-directory there is a
     /// refusal (or, for a name that is not there at all, ``Unserved``).
     static func enter(_ parent: HeldDirectory, _ name: String, tree: String, relative: String) throws -> HeldDirectory {
+        let shown = AskRequest.shown(relative)
+        let failure: SystemError
         do {
             return try parent.directory(name)
-        } catch let error where error.errno == .noSuchFileOrDirectory {
-            throw Unserved(errno: ENOENT, message: "'\(AskRequest.shown(relative))' is not in the \(tree)")
-        } catch let error where error.errno == .notDirectory {
+        } catch {
+            failure = error
+        }
+        switch failure.errno {
+        case .noSuchFileOrDirectory:
+            throw Unserved(errno: ENOENT, message: "'\(shown)' is not in the \(tree)")
+        case .notDirectory:
             // A symlink opened O_NOFOLLOW|O_DIRECTORY also says ENOTDIR: look at what is there.
             if let st = try? parent.status(name), (st.st_mode & S_IFMT) == S_IFLNK {
-                throw AskRefusal(.outsideTree, "'\(AskRequest.shown(relative))' in the \(tree) is a symbolic link, which Spillway never follows")
+                throw AskRefusal(.outsideTree, "'\(shown)' in the \(tree) is a symbolic link, which Spillway never follows")
             }
-            throw Unserved(errno: ENOTDIR, message: "'\(AskRequest.shown(relative))' in the \(tree) is not a directory")
-        } catch let error where error.errno == .tooManySymbolicLinkLevels {
-            throw AskRefusal(.outsideTree, "'\(AskRequest.shown(relative))' in the \(tree) is a symbolic link, which Spillway never follows")
-        } catch let error where error.errno == .improperLink {
-            throw AskRefusal(.outsideTree, "'\(AskRequest.shown(relative))' in the \(tree) is on another mount, which Spillway never crosses")
+            throw Unserved(errno: ENOTDIR, message: "'\(shown)' in the \(tree) is not a directory")
+        case .tooManySymbolicLinkLevels:
+            throw AskRefusal(.outsideTree, "'\(shown)' in the \(tree) is a symbolic link, which Spillway never follows")
+        case .improperLink:
+            throw AskRefusal(.outsideTree, "'\(shown)' in the \(tree) is on another mount, which Spillway never crosses")
+        default:
+            throw failure
         }
     }
 
@@ -124,8 +142,9 @@ public enum SpillParents {
 
     /// `path` beneath `top` is still the directory `walked`.
     static func same(_ top: HeldDirectory, _ path: String, as walked: HeldDirectory, tree: String) throws {
-        let again = try? top.directory(path)
-        let a = try? again?.status(), b = try walked.status()
+        let b = try walked.status()
+        var a: stat?
+        if let again = try? top.directory(path) { a = try? again.status() }
         guard let a, a.st_dev == b.st_dev, a.st_ino == b.st_ino else {
             throw AskRefusal(.raced, "'\(AskRequest.shown(path))' in the \(tree) was renamed while the request was served")
         }
