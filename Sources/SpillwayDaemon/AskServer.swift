@@ -170,22 +170,24 @@ final class AskServer: @unchecked Sendable {
             if ready < 0 && errno != EINTR { Thread.sleep(forTimeInterval: 0.05) }
             if fds[0].revents != 0 { var drained = [UInt8](repeating: 0, count: 64); _ = read(wake[0], &drained, 64) }
             let now = Date().timeIntervalSince1970
+            let polled = connections
+            var accepted: [Connection] = []
             for (index, (listener, id)) in listeners.enumerated() where fds[1 + index].revents != 0 {
                 while true {
                     let fd = accept(listener, nil, nil)
                     if fd < 0 { break }
                     _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
                     _ = fcntl(fd, F_SETFL, O_NONBLOCK)
-                    if connections.count >= Self.maxConnections {
+                    if polled.count + accepted.count >= Self.maxConnections {
                         Glibc.close(fd)
                         refuse(id, AskRefusal(.badMessage, "more than \(Self.maxConnections) requests at once"))
                         continue
                     }
-                    connections.append(Connection(fd: fd, id: id, deadline: now + Self.connectionTimeout))
+                    accepted.append(Connection(fd: fd, id: id, deadline: now + Self.connectionTimeout))
                 }
             }
             var kept: [Connection] = []
-            for (index, connection) in connections.enumerated() {
+            for (index, connection) in polled.enumerated() {
                 let revents = fds[1 + listeners.count + index].revents
                 if revents == 0 {
                     if now > connection.deadline { Glibc.close(connection.fd) } else { kept.append(connection) }
@@ -202,7 +204,7 @@ final class AskServer: @unchecked Sendable {
                 }
                 Glibc.close(connection.fd)
             }
-            connections = kept
+            connections = kept + accepted
         }
         for connection in connections { Glibc.close(connection.fd) }
         for fd in closing.withLock({ $0 }) { Glibc.close(fd) }

@@ -21,6 +21,7 @@ struct NonRootHostTests {
         init(base: String) { self.base = base }
 
         mutating func bind(_ source: String, _ target: String, file: Bool) throws {
+            try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
             if file { FileManager.default.createFile(atPath: target, contents: nil) } else {
                 try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
             }
