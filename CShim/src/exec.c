@@ -215,12 +215,52 @@ static int sw_search_spill(const char *given, char alt[PATH_MAX]) {
     return 0;
 }
 
+/*
+ * While the library is active, a program it cannot follow (statically linked: an ELF file
+ * without PT_INTERP, which no preload library reaches) is reported before it is run: it will
+ * write to the main disk. Raw calls on a descriptor of the library's own; errno kept.
+ */
+static void sw_check_servable(int dirfd, const char *path) {
+    if (SW_IDLE() || path == NULL) return;
+    int saved = errno;
+    int fd = sw_sys_openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+    if (fd < 0) {
+        errno = saved;
+        return;
+    }
+    unsigned char h[64];
+    int is_static = 0;
+    if (syscall(SYS_pread64, fd, h, sizeof h, 0) == (long)sizeof h && memcmp(h, "\177ELF", 4) == 0 && h[4] == 2 && h[5] == 1) {
+        uint64_t phoff;
+        uint16_t phentsize, phnum;
+        memcpy(&phoff, h + 32, 8);
+        memcpy(&phentsize, h + 54, 2);
+        memcpy(&phnum, h + 56, 2);
+        is_static = phnum > 0 && phentsize >= 4;
+        for (unsigned i = 0; is_static && i < phnum && i < 128; i++) {
+            uint32_t type;
+            if (syscall(SYS_pread64, fd, &type, 4, (off_t)(phoff + (uint64_t)i * phentsize)) != 4) is_static = 0;
+            else if (type == 3 /* PT_INTERP */) is_static = 0;
+        }
+    }
+    sw_sys_close(fd);
+    if (is_static) {
+        char name[PATH_MAX];
+        if (sw_copy_path(path, name) > 0) {
+            sw_unspill_path(name, sizeof name);
+            sw_cannot_help(name, "program not servable: statically linked, no preload library reaches it (its writes go to the main disk)", 0);
+        }
+    }
+    errno = saved;
+}
+
 static int sw_execve_impl(const char *path, char *const argv[], char *const envp[]) {
     char alt[PATH_MAX];
     int dirfd;
     struct sw_env env;
     sw_env_prepare(&env, envp);
     const char *use = sw_exec_path(AT_FDCWD, path, 1, alt, &dirfd);
+    sw_check_servable(AT_FDCWD, use);
     __typeof__(sw_real_execve) fn = SW_REAL(execve);
     int rc = fn != NULL ? fn(use, argv, env.envp) : (int)syscall(SYS_execve, use, argv, env.envp);
     sw_env_release(&env);

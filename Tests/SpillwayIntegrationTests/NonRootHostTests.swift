@@ -152,4 +152,22 @@ struct NonRootHostTests {
         let aloneLines = alone.stderr.split(separator: "\n").filter { $0.hasPrefix("spillway: cannot help: ") }
         #expect(alone.status != 0 && aloneLines.count == 1 && aloneLines[0].contains("no ask socket"), "\(alone)")
     }
+
+    /// A statically linked program run while the library is active (here the launcher, which
+    /// is static) is reported once as not servable before it runs.
+    @Test func aStaticProgramRunWhileSpillingIsReportedOnce() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("spillway-static-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        for dir in ["tree", "spill"] { try FileManager.default.createDirectory(atPath: base + "/" + dir, withIntermediateDirectories: true) }
+        try Command.check([Paths.spillway, "slot", "create", base + "/slot", "--state", "spilling"])
+        let environment = ["LD_PRELOAD": Paths.glibcLibrary, "SPILLWAY_SLOT": base + "/slot", "SPILLWAY_SPILL": base + "/spill",
+                           "SPILLWAY_ROOT": base + "/tree", "SPILLWAY_DEBUG": "1"]
+        let direct = try Command.run(["sh", "-c", "exec \(Paths.launcher) --no-such-option"], environment: environment)
+        let lines = direct.stderr.split(separator: "\n").filter { $0.hasPrefix("spillway: cannot help: ") }
+        #expect(lines.count == 1 && lines[0].contains("\(Paths.launcher): program not servable"), "\(direct)")
+        // While normal the library adds nothing.
+        try Command.check([Paths.spillway, "slot", "set", base + "/slot", "--state", "normal"])
+        let idle = try Command.run(["sh", "-c", "exec \(Paths.launcher) --no-such-option"], environment: environment)
+        #expect(!idle.stderr.contains("spillway: cannot help"), "\(idle)")
+    }
 }
