@@ -117,27 +117,23 @@ public enum SpillParents {
         }
     }
 
-    /// Makes `name` in `parent` (root's, 0700), checks through a fresh descriptor that it is the
-    /// directory made, then gives it `model`'s owner and mode through that descriptor.
-    /// Returns the directory and, when this call made it, its inode.
+    /// Makes `name` in `parent` like `model` (`spillway_mkdir_like`: made 0700, checked through
+    /// a fresh descriptor to be the directory made, then given the model's owner and mode
+    /// through it). Returns the directory and, when this call made it, its inode.
     static func makeLike(_ model: stat, in parent: HeldDirectory, _ name: String, relative: String) throws -> (HeldDirectory, UInt64?) {
-        guard try parent.makeDirectory(name, mode: 0o700) else {
+        let fd = spillway_mkdir_like(parent.fd.rawValue, name, model.st_uid, model.st_gid, UInt32(model.st_mode & 0o7777))
+        if fd == -EEXIST {
             // Made meanwhile by someone else: take it as it is, if it is a directory.
             return (try enter(parent, name, tree: "spill area", relative: relative), nil)
         }
-        let dir = try enter(parent, name, tree: "spill area", relative: relative)
-        let st = try dir.status()
-        guard (st.st_mode & S_IFMT) == S_IFDIR, st.st_uid == geteuid(), st.st_mode & 0o7777 == 0o700 else {
+        if fd == -EAGAIN || fd == -ENOTDIR || fd == -ELOOP {
             throw AskRefusal(.raced, "'\(AskRequest.shown(relative))' in the spill area was replaced while it was being made")
         }
-        // Owner before mode: chown clears set-ID bits.
-        guard fchown(dir.fd.rawValue, model.st_uid, model.st_gid) == 0 else {
-            throw SystemError("set the owner of", path: dir.display, syscall: "fchown", errno: Errno(rawValue: errno))
+        guard fd >= 0 else {
+            throw SystemError("create directory", path: parent.path(name), syscall: "spillway_mkdir_like", errno: Errno(rawValue: -fd))
         }
-        guard fchmod(dir.fd.rawValue, model.st_mode & 0o7777) == 0 else {
-            throw SystemError("set the mode of", path: dir.display, syscall: "fchmod", errno: Errno(rawValue: errno))
-        }
-        return (dir, UInt64(st.st_ino))
+        let dir = HeldDirectory(fd: FileDescriptor(rawValue: fd), display: parent.path(name))
+        return (dir, UInt64(try dir.status().st_ino))
     }
 
     /// `path` beneath `top` is still the directory `walked`.
