@@ -415,7 +415,7 @@ int sw_locate_text(int dirfd, const char *copied, int follow_last, struct sw_loc
  * So does root when its own attempt is refused (EACCES, EPERM). When neither
  * works, the library says it cannot help (once) and the caller falls back.
  */
-static int sw_spill_parents_self(const struct sw_loc *loc, int *refused) {
+static int sw_spill_parents_self(const struct sw_loc *loc, int may_make, int *refused) {
     char spill[PATH_MAX];
     char main_dir[PATH_MAX];
     size_t root_len = sw_cfg.root_len, spill_len = sw_cfg.spill_len;
@@ -431,13 +431,16 @@ static int sw_spill_parents_self(const struct sw_loc *loc, int *refused) {
         struct stat st;
         if (sw_exists(spill, &st)) {
             spill[spill_len + rel_len] = '/';
-            if (!S_ISDIR(st.st_mode)) return -1;
+            if (!S_ISDIR(st.st_mode)) return -2; /* something else is in the way */
             continue;
         }
         memcpy(main_dir, loc->main, root_len + rel_len);
         main_dir[root_len + rel_len] = '\0';
         if (!sw_exists(main_dir, &st) || !S_ISDIR(st.st_mode)) return -1;
-        if (*refused) return -1; /* not ours to make: the supervisor's */
+        if (!may_make) {
+            *refused = 1; /* not ours to make: the supervisor's */
+            return -1;
+        }
         if (sw_sys_mkdirat(AT_FDCWD, spill, st.st_mode & 07777) == 0) {
             sw_sys_fchownat(AT_FDCWD, spill, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
             sw_sys_fchmodat(AT_FDCWD, spill, st.st_mode & 07777);
@@ -456,9 +459,10 @@ int sw_spill_parents(const struct sw_loc *loc) {
     if (loc->long_name) return -1;
     int saved = errno;
     int refused = 0;
-    int rc = -1;
-    if (syscall(SYS_geteuid) == 0) rc = sw_spill_parents_self(loc, &refused);
-    else refused = 1; /* another user cannot give a directory the main disk's owner */
+    /* Another user cannot give a directory the main disk's owner: it only looks. */
+    int rc = sw_spill_parents_self(loc, syscall(SYS_geteuid) == 0, &refused);
+    if (rc == -2 && S_ISREG(loc->st.st_mode))
+        sw_cannot_help(loc->main, "cannot make its parent directories in the spill area: something that is not a directory is in the way", 0);
     if (rc != 0 && refused) {
         const char *rel = loc->main + sw_cfg.root_len;
         while (*rel == '/') rel++;
@@ -469,8 +473,8 @@ int sw_spill_parents(const struct sw_loc *loc) {
             sw_cannot_help(loc->main, "cannot make its parent directories in the spill area: cannot ask the supervisor", errno);
         else if (rc != 0 && errno != ENOENT && errno != ENOTDIR)
             sw_cannot_help(loc->main, "cannot make its parent directories in the spill area: the supervisor refused", errno);
-        if (rc != 0) rc = -1;
     }
+    if (rc != 0) rc = -1;
     errno = saved;
     return rc;
 }

@@ -167,8 +167,14 @@ static size_t sw_iov_bytes(const struct iovec *iov, int cnt) {
 
 /* ---- the hooks ----------------------------------------------------------- */
 
+/* The descriptor the last sw_before_write of this thread reported about, and the report count
+ * right after: a rescue of the same write that fails too is not reported a second time. */
+static __thread int sw_before_report_fd = -1;
+static __thread unsigned sw_before_report_mark;
+
 /* Before a write while spilling: move a main-disk file out from under it. */
 static void sw_before_write(int fd) {
+    sw_before_report_fd = -1;
     if (sw_state() != SPILLWAY_STATE_SPILLING) return;
     int saved = errno;
     struct stat st;
@@ -176,6 +182,10 @@ static void sw_before_write(int fd) {
         unsigned mark = sw_reports();
         if (sw_take_over(fd, &st, 0) == 0) sw_charge_move(&st);
         else if (sw_reports() == mark) sw_cannot_help_fd(fd, "cannot move it to the spill area before writing; writing to the main disk", 0);
+        if (sw_reports() != mark) {
+            sw_before_report_fd = fd;
+            sw_before_report_mark = sw_reports();
+        }
     }
     errno = saved;
 }
@@ -192,7 +202,8 @@ static int sw_rescued(int fd) {
         errno = saved;
         return 0;
     }
-    unsigned mark = sw_reports();
+    /* Reported already by this write's sw_before_write: one line per write. */
+    unsigned mark = sw_before_report_fd == fd && sw_before_report_mark == sw_reports() ? sw_reports() - 1 : sw_reports();
     int on_main = sw_main_file(fd, &st);
     int ok = on_main && sw_take_over(fd, &st, 1) == 0;
     if (ok) {
