@@ -1,3 +1,4 @@
+import CSpillway
 import Foundation
 import SpillwayCore
 import SpillwayTestSupport
@@ -17,6 +18,27 @@ struct AskMessageTests {
         #expect(fields == AskMessage.Fields(kind: 1, containerID: "c1", path: "tmp/a/f", reason: ""))
         #expect(AskMessage.requestSize == 4440 && AskMessage.replySize == 16)
         #expect(AskMessage.replyError(AskMessage.reply(error: EPERM)) == EPERM)
+    }
+
+    /// The C compiler's layout of the messages (CShim/tests/slot_layout.c) is Swift's.
+    @Test func theLayoutIsTheSameFromCAndSwift() throws {
+        var c: [String: UInt64] = [:]
+        for line in try Command.check([Paths.testProgram("slot-layout")]).split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, parts[0].hasPrefix("ask."), let value = UInt64(parts[1]) { c[String(parts[0])] = value }
+        }
+        #expect(c["ask.size"] == UInt64(MemoryLayout<spillway_ask>.size))
+        #expect(c["ask.reply_size"] == UInt64(MemoryLayout<spillway_ask_reply>.size))
+        #expect(c["ask.magic"] == UInt64(SPILLWAY_ASK_MAGIC))
+        let swift: [String: Int?] = [
+            "magic": MemoryLayout<spillway_ask>.offset(of: \.magic), "version": MemoryLayout<spillway_ask>.offset(of: \.version),
+            "kind": MemoryLayout<spillway_ask>.offset(of: \.kind), "path_len": MemoryLayout<spillway_ask>.offset(of: \.path_len),
+            "reason_len": MemoryLayout<spillway_ask>.offset(of: \.reason_len),
+            "container_id": MemoryLayout<spillway_ask>.offset(of: \.container_id),
+            "path": MemoryLayout<spillway_ask>.offset(of: \.path), "reason": MemoryLayout<spillway_ask>.offset(of: \.reason),
+        ]
+        for (field, offset) in swift { #expect(offset.map(UInt64.init) == c["ask.offset.\(field)"], "offset of \(field)") }
+        #expect(c["ask.reply.offset.error"] == MemoryLayout<spillway_ask_reply>.offset(of: \.error).map(UInt64.init))
     }
 
     @Test func malformedMessagesAreRefused() throws {
