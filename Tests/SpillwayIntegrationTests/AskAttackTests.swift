@@ -72,6 +72,15 @@ struct AskAttackTests {
             #expect(events.count == cases.count, "\(events)")
             #expect(try Self.status(env.daemon).containers.first { $0.name == "victim" }?.askRefused == 0)
 
+            // A report is counted for the socket's container, never for the one it names.
+            #expect(try inAttacker("python3 /ask_attack.py report /some/path").stdout == "none\n")
+            #expect(try inAttacker("python3 /ask_attack.py report /some/path \(victim.id)").stdout == "1\n")
+            let reported = try Self.status(env.daemon).containers
+            let afterReports = try #require(reported.first { $0.name == "attacker" })
+            let victimAfter = try #require(reported.first { $0.name == "victim" })
+            #expect(afterReports.cannotHelp == 1 && afterReports.askRefused == UInt64(cases.count) + 1, "\(afterReports)")
+            #expect(victimAfter.cannotHelp == 0 && victimAfter.askRefused == 0, "\(victimAfter)")
+
             // A racer swaps the spill area's /race for a symlink to the victim's spill area while
             // the same process asks for parents below it: whatever is served is made inside the
             // attacker's spill area; the victim's trees never change.

@@ -31,6 +31,9 @@ if case == "path":
     print(ask(message(sys.argv[2], me)))
 elif case == "other-id":
     print(ask(message(sys.argv[2], sys.argv[3])))
+elif case == "report":
+    # A report of the library's kind (2): counted, no reply.
+    print(ask(message(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else me, kind=2, reason=b"a reason")))
 elif case == "garbage":
     print(ask(os.urandom(4440)))
 elif case == "short":
