@@ -29,7 +29,6 @@ final class AskServer: @unchecked Sendable {
         var directory: Int32
         var cannotHelp: UInt64 = 0
         var refused: UInt64 = 0
-        var served: UInt64 = 0
         var windowStart: UInt64 = 0
         var windowEvents = 0
     }
@@ -38,7 +37,6 @@ final class AskServer: @unchecked Sendable {
     struct Counts: Sendable, Equatable {
         var cannotHelp: UInt64
         var refused: UInt64
-        var served: UInt64
     }
 
     static let eventBudget = 50
@@ -136,7 +134,7 @@ final class AskServer: @unchecked Sendable {
     private let closing = Mutex<[Int32]>([])
 
     func counts(_ id: String) -> Counts? {
-        entries.withLock { $0[id].map { Counts(cannotHelp: $0.cannotHelp, refused: $0.refused, served: $0.served) } }
+        entries.withLock { $0[id].map { Counts(cannotHelp: $0.cannotHelp, refused: $0.refused) } }
     }
 
     func stop() {
@@ -230,7 +228,6 @@ final class AskServer: @unchecked Sendable {
         case .parents(let components):
             do {
                 let outcome = try SpillParents.make(components, mainRoot: entry.root, spillRoot: entry.spill)
-                count(id) { $0.served += 1 }
                 if !outcome.made.isEmpty {
                     logger.debug("made spill-area parents", metadata: ["id": "\(id)", "made": "\(outcome.made)"])
                 }
