@@ -113,6 +113,21 @@ struct NonRootHostTests {
         let report = try #require(try Self.status(daemon).containers.first { $0.id == "nobody1" })
         #expect(report.cannotHelp == 0 && report.askRefused == 0, "\(report)")
 
+        // The musl library asks the same way: a new file in a directory of nobody's that only the
+        // main disk has yet, made while the container is spilling (one LD_PRELOAD for setpriv,
+        // a glibc program, and the musl one: the $LIB tree).
+        try Command.check(["install", "-d", "-o", "65534", "-g", "65534", "-m", "0700", root + "/tmp/musl"])
+        #expect(try waitUntil(seconds: 20) { try Self.status(daemon).containers.first { $0.id == "nobody1" }?.state == .spilling })
+        var musl = ["LD_PRELOAD": Paths.shimBuild.path + "/preload/$LIB/libspillway.so", "SPILLWAY_SLOT": view.slot, "SPILLWAY_SPILL": spill, "SPILLWAY_ROOT": root,
+                    "SPILLWAY_DEBUG": "1", "SPILLWAY_ASK": view.ask + "/sock"]
+        musl["PATH"] = "/usr/bin:/bin"
+        let probe = try Command.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", Paths.testProgram("create-probe-musl"),
+                                     "open", root + "/tmp/musl/m.txt", "hello"], environment: musl)
+        #expect(probe.status == 0 && probe.stdout.contains("size=5 text=hello") && !probe.stderr.contains("cannot help"), "\(probe)")
+        var made = stat()
+        #expect(lstat(spill + "/tmp/musl/m.txt", &made) == 0 && made.st_uid == 65534, "the musl program's file is in the spill area")
+        #expect(lstat(spill + "/tmp/musl", &made) == 0 && made.st_uid == 65534 && made.st_mode & 0o7777 == 0o700)
+
         // What one request costs: 1,000 round trips for parents that exist, as uid 65534.
         let timing = try Command.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", """
             import socket, struct, time
