@@ -223,7 +223,7 @@ final class AskServer: @unchecked Sendable {
         switch request {
         case .cannotHelp(let path, let reason):
             count(id) { $0.cannotHelp += 1 }
-            record(id, kind: "cannot_help", reason: nil, detail: "\(AskRequest.shown(path)): \(reason)")
+            record(id, kind: "cannot_help", reason: nil, detail: "\(AskRequest.shown(path)): \(AskRequest.shown(reason))")
             return nil
         case .parents(let components):
             do {

@@ -24,6 +24,11 @@ import Testing
             throws: { ($0 as? AskRefusal)?.reason == .badMessage }
     }
 
+    @Test func containerTextIsShownWithoutControlCharacters() {
+        #expect(AskRequest.shown("a\nb\u{1B}[31mc\u{7F}") == "a?b?[31mc?")
+        #expect(AskRequest.shown(String(repeating: "x", count: 500)).count == 200)
+    }
+
     @Test func reportsAreCounted() throws {
         #expect(try AskRequest.parse(kind: AskRequest.cannotHelpKind, containerID: "c1", path: "/tmp/x", reason: "why", container: "c1")
                 == .cannotHelp(path: "/tmp/x", reason: "why"))

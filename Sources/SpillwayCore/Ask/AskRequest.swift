@@ -22,7 +22,7 @@ public enum AskRequest: Equatable, Sendable {
     public static func parse(kind: UInt32, containerID: String, path: String, reason: String,
                              container: String) throws(AskRefusal) -> AskRequest {
         if !containerID.isEmpty && containerID != container {
-            throw AskRefusal(.otherContainer, "the message names container '\(containerID.prefix(64))', not this socket's '\(container)'")
+            throw AskRefusal(.otherContainer, "the message names container '\(shown(String(containerID.prefix(64))))', not this socket's '\(container)'")
         }
         switch kind {
         case parentsKind:
@@ -50,9 +50,10 @@ public enum AskRequest: Equatable, Sendable {
         return parts
     }
 
-    /// A path for a message: at most 200 characters, control characters shown as `?`.
-    public static func shown(_ path: String) -> String {
-        String(String(path.prefix(200)).map { $0.isASCII && ($0.asciiValue ?? 0) < 0x20 ? "?" : $0 })
+    /// A container's text for a message or an event: at most 200 characters, control characters
+    /// (newlines, terminal escapes) shown as `?`.
+    public static func shown(_ text: String) -> String {
+        String(String(text.prefix(200)).map { $0.isASCII && (($0.asciiValue ?? 0) < 0x20 || $0.asciiValue == 0x7f) ? "?" : $0 })
     }
 }
 
