@@ -130,6 +130,7 @@ static int sw_claim(int fd, off_t at, size_t *n, int partial_ok, struct sw_claim
         size_t cut = (size_t)(growth - granted);
         if (!partial_ok || cut >= *n) {
             spillway_cap_refund(&sw_ledger, granted);
+            sw_cannot_help_fd(fd, "the spill area is full (its partition's cap)", ENOSPC);
             errno = ENOSPC;
             return -1;
         }
