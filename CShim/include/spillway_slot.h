@@ -270,6 +270,66 @@ static inline void spillway_cap_charge(struct spillway_cap_ledger *ledger, uint6
 #define SPILLWAY_WRITER_MARK_OFFSET 0x7fffff0000000000LL
 #define SPILLWAY_WRITER_MARK_SPAN 0x100000LL
 
+/*
+ * The ask socket: how the preload library asks the supervisor for what the calling process
+ * may not do itself, and tells it when it could not help (docs/SHIM.md, "Asking the
+ * supervisor"). One SOCK_SEQPACKET unix socket per container; the container is the socket the
+ * request came on, never what the message says (a message naming another container is
+ * refused). The library finds it at SPILLWAY_ASK (in a container SPILLWAY_ASK_CONTAINER_PATH,
+ * a read-only bind of the daemon's run_dir/ask/<id>/ directory).
+ *
+ * One request per connection: exactly one message of sizeof(struct spillway_ask) bytes, every
+ * text NUL-terminated within its field and as long as its *_len says. Anything else (another
+ * size, magic, version or kind, a text not so terminated, a path that is absolute, empty, has
+ * an empty, "." or ".." component) is refused, with an event, and nothing is done.
+ *
+ * - SPILLWAY_ASK_PARENTS: `path` is a name relative to the managed tree's root ("tmp/a/f").
+ *   The supervisor makes every directory above it that the spill area lacks, each with the
+ *   owner and mode of the same directory in the container's main-disk tree, resolving both
+ *   trees beneath held descriptors (openat2 RESOLVE_BENEATH | NO_SYMLINKS | NO_MAGICLINKS |
+ *   NO_XDEV). It replies with struct spillway_ask_reply: error 0 when the parent exists in the
+ *   spill area afterwards, else a positive errno (EPERM: refused).
+ * - SPILLWAY_ASK_CANNOT_HELP: the library could not help with `path` (as the program named it)
+ *   for `reason` (one line of text); the supervisor counts it. No reply.
+ */
+#define SPILLWAY_ASK_MAGIC 0x4b534157u /* "WASK" little-endian */
+#define SPILLWAY_ASK_VERSION 1u
+#define SPILLWAY_ASK_PATH_MAX 4096u
+#define SPILLWAY_ASK_REASON_MAX 256u
+#define SPILLWAY_ASK_CONTAINER_PATH "/.spillway/ask/sock"
+/* The socket's name inside the daemon's per-container directory. */
+#define SPILLWAY_ASK_SOCKET_NAME "sock"
+
+enum spillway_ask_kind {
+    SPILLWAY_ASK_PARENTS = 1,
+    SPILLWAY_ASK_CANNOT_HELP = 2,
+};
+
+struct spillway_ask {
+    uint32_t magic;      /* SPILLWAY_ASK_MAGIC */
+    uint32_t version;    /* SPILLWAY_ASK_VERSION */
+    uint32_t kind;       /* enum spillway_ask_kind */
+    uint32_t path_len;   /* strlen(path) */
+    uint32_t reason_len; /* strlen(reason); 0 for SPILLWAY_ASK_PARENTS */
+    uint32_t reserved;   /* zero */
+    char container_id[SPILLWAY_SLOT_ID_MAX]; /* the slot's container_id, NUL-terminated */
+    char path[SPILLWAY_ASK_PATH_MAX];
+    char reason[SPILLWAY_ASK_REASON_MAX];
+};
+
+struct spillway_ask_reply {
+    uint32_t magic;   /* SPILLWAY_ASK_MAGIC */
+    uint32_t version; /* SPILLWAY_ASK_VERSION */
+    int32_t error;    /* 0, or a positive errno */
+    uint32_t reserved;
+};
+
+_Static_assert(sizeof(struct spillway_ask) == 4440, "ask request is 4440 bytes");
+_Static_assert(offsetof(struct spillway_ask, container_id) == 24, "ask container_id at 24");
+_Static_assert(offsetof(struct spillway_ask, path) == 88, "ask path at 88");
+_Static_assert(offsetof(struct spillway_ask, reason) == 4184, "ask reason at 4184");
+_Static_assert(sizeof(struct spillway_ask_reply) == 16, "ask reply is 16 bytes");
+
 #undef SPILLWAY__LOAD
 #undef SPILLWAY__STORE
 

@@ -229,19 +229,37 @@ static int sw_search_spill(const char *given, char alt[PATH_MAX]) {
     return 0;
 }
 
-/* Says, on standard error, that the Go program open on fd (named `shown`) is not served. */
+/*
+ * A program open on fd (named `shown`, a union name) that the library cannot serve is said once:
+ * a Go program (it makes its own system calls) always, since the container was meant to be
+ * FUSE-served for it, with a line on standard error unless SPILLWAY_DEBUG's cannot-help line says
+ * it; a static program only while the flag is up (every image has a static ldconfig).
+ */
 static void sw_exec_check_fd(int fd, const char *shown) {
     struct stat st;
     struct spillway_program program;
     if (sw_sys_fstatat(fd, "", &st, AT_EMPTY_PATH) != 0 || !S_ISREG(st.st_mode)) return;
-    if (!spillway_program_started_later_means_fuse(spillway_program_read(fd, &program))) return;
-    const char *parts[] = {"spillway: ", shown, ": ", spillway_program_why(program.kind),
+    enum spillway_program_kind kind = spillway_program_read(fd, &program);
+    int go = spillway_program_started_later_means_fuse(kind);
+    if (!go && !(kind == SPILLWAY_PROGRAM_STATIC && !SW_IDLE())) return;
+    char name[PATH_MAX];
+    if (sw_copy_path(shown, name) <= 0) return;
+    sw_unspill_path(name, sizeof name);
+    char why[256] = "program not servable: ";
+    size_t used = strlen(why);
+    size_t len = strlen(spillway_program_why(kind));
+    if (len > sizeof why - 1 - used) len = sizeof why - 1 - used;
+    memcpy(why + used, spillway_program_why(kind), len);
+    why[used + len] = '\0';
+    sw_cannot_help(name, why, 0);
+    if (!go || sw_cfg.debug) return;
+    const char *parts[] = {"spillway: ", name, ": ", spillway_program_why(kind),
                            ", and this container is served by the preload library: its writes past the quota "
                            "are not spilled (create it with spillway.mode=fuse)\n"};
     char line[PATH_MAX + 512];
-    size_t used = 0;
+    used = 0;
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-        size_t len = strlen(parts[i]);
+        len = strlen(parts[i]);
         if (len > sizeof line - used) len = sizeof line - used;
         memcpy(line + used, parts[i], len);
         used += len;

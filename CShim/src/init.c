@@ -4,10 +4,12 @@
  * Outside a container the library is configured by environment:
  *   SPILLWAY_SLOT   the slot file (see spillway_slot.h), mapped read-only;
  *   SPILLWAY_SPILL  the spill area, a directory on the sub disk;
- *   SPILLWAY_ROOT   the managed tree (default "/").
+ *   SPILLWAY_ROOT   the managed tree (default "/");
+ *   SPILLWAY_ASK    the supervisor's ask socket for this container (report.c), optional.
  * Anything missing or invalid leaves the library unconfigured, and every hook
- * then behaves exactly like libc (fail open). SPILLWAY_DEBUG=1 prints one line
- * to stderr saying why.
+ * then behaves exactly like libc (fail open); that is reported like any other
+ * case where the library cannot help (report.c: with SPILLWAY_DEBUG=1 one line
+ * "spillway: cannot help: PATH: REASON" on stderr).
  *
  * The library keeps its own descriptor of the slot (high, close-on-exec; the
  * program's descriptors are never touched): when the file was truncated under
@@ -39,20 +41,9 @@ void *sw_next(const char *name) {
     return dlsym(RTLD_NEXT, name);
 }
 
+/* The library stays inactive: say why (report.c), naming `value`. */
 static void sw_debug(const char *what, const char *value) {
-    const char *flag = getenv("SPILLWAY_DEBUG");
-    if (flag == NULL || flag[0] != '1') return;
-    char line[PATH_MAX + 128];
-    size_t n = 0;
-    const char *parts[] = {"spillway: preload library inactive: ", what, value ? ": " : "", value ? value : "", "\n"};
-    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-        size_t len = strlen(parts[i]);
-        if (n + len >= sizeof(line)) len = sizeof(line) - n - 1;
-        memcpy(line + n, parts[i], len);
-        n += len;
-    }
-    ssize_t ignored = syscall(SYS_write, 2, line, n);
-    (void)ignored;
+    sw_cannot_help(value ? value : "(unset)", what, 0);
 }
 
 /* Normalise an absolute directory path lexically; "" stands for "/". */
@@ -99,23 +90,23 @@ static const struct spillway_slot *sw_map_slot(const char *path) {
     struct stat st;
     int fd = sw_open_slot(path, &st);
     if (fd < 0) {
-        sw_debug("cannot open SPILLWAY_SLOT as a regular file", path);
+        sw_cannot_help(path, "slot unreadable: cannot open SPILLWAY_SLOT as a regular file", errno);
         return NULL;
     }
     if (st.st_size < (off_t)SPILLWAY_SLOT_FILE_SIZE) {
-        sw_debug("SPILLWAY_SLOT is not a page-sized regular file", path);
+        sw_debug("slot unreadable: SPILLWAY_SLOT is not a page-sized regular file", path);
         sw_sys_close(fd);
         return NULL;
     }
     void *map = (void *)syscall(SYS_mmap, NULL, (size_t)SPILLWAY_SLOT_FILE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
     if (map == MAP_FAILED) {
-        sw_debug("cannot map SPILLWAY_SLOT", path);
+        sw_debug("slot unreadable: cannot map SPILLWAY_SLOT", path);
         sw_sys_close(fd);
         return NULL;
     }
     const struct spillway_slot *slot = map;
     if (!spillway_slot_is_valid(slot, SPILLWAY_SLOT_FILE_SIZE)) {
-        sw_debug("SPILLWAY_SLOT has a wrong magic, version or state", path);
+        sw_debug("slot unreadable: SPILLWAY_SLOT has a wrong magic, version or state", path);
         syscall(SYS_munmap, map, (size_t)SPILLWAY_SLOT_FILE_SIZE);
         sw_sys_close(fd);
         return NULL;
@@ -190,7 +181,11 @@ static void sw_configure(void) {
     const char *slot_path = getenv("SPILLWAY_SLOT");
     const char *spill = getenv("SPILLWAY_SPILL");
     const char *root = getenv("SPILLWAY_ROOT");
+    const char *ask = getenv("SPILLWAY_ASK");
+    const char *debug = getenv("SPILLWAY_DEBUG");
+    sw_cfg.debug = debug != NULL && debug[0] == '1';
     if (slot_path == NULL || slot_path[0] == '\0') return; /* not managed: silent */
+    if (ask != NULL && ask[0] == '/' && strlen(ask) < sizeof sw_cfg.ask) memcpy(sw_cfg.ask, ask, strlen(ask) + 1);
     if (root == NULL || root[0] == '\0') root = "/";
     if (sw_normalise_dir(root, sw_cfg.root, &sw_cfg.root_len) != 0) {
         sw_debug("SPILLWAY_ROOT must be an absolute path", root);

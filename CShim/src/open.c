@@ -62,6 +62,7 @@ static __attribute__((noinline)) int sw_open_rescue_slow(int fd, int dirfd, cons
             if (sw_writes(flags)) sw_mark_writer(again);
             return again;
         }
+        sw_cannot_help_spill(alt, "cannot create it in the spill area either", errno);
         errno = saved;
     }
     return fd;

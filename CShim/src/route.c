@@ -407,18 +407,23 @@ int sw_locate_text(int dirfd, const char *copied, int follow_last, struct sw_loc
  * Make the directories of loc->spill's parent that the spill area lacks,
  * each with the mode and owner of the same directory on the main disk.
  * Returns 0 when the parent exists in the spill area afterwards.
+ *
+ * Root (of the container's user namespace) makes them itself. Any other user
+ * cannot give a directory another owner, and often cannot write the spill
+ * area's root-owned directories at all: it asks the supervisor (report.c),
+ * which makes them with the main disk's owners and modes through descriptors.
+ * So does root when its own attempt is refused (EACCES, EPERM). When neither
+ * works, the library says it cannot help (once) and the caller falls back.
  */
-int sw_spill_parents(const struct sw_loc *loc) {
-    if (loc->long_name) return -1;
-    int saved = errno;
+static int sw_spill_parents_self(const struct sw_loc *loc, int may_make, int *refused) {
     char spill[PATH_MAX];
     char main_dir[PATH_MAX];
     size_t root_len = sw_cfg.root_len, spill_len = sw_cfg.spill_len;
     memcpy(spill, loc->spill, strlen(loc->spill) + 1);
     const char *rel = loc->main + root_len;
     const char *last = strrchr(rel, '/');
-    int rc = 0;
-    if (last == NULL || last == rel) goto done; /* parent is the spill root */
+    *refused = 0;
+    if (last == NULL || last == rel) return 0; /* parent is the spill root */
     for (const char *p = rel + 1; p <= last; p++) {
         if (*p != '/') continue;
         size_t rel_len = (size_t)(p - rel);
@@ -426,28 +431,50 @@ int sw_spill_parents(const struct sw_loc *loc) {
         struct stat st;
         if (sw_exists(spill, &st)) {
             spill[spill_len + rel_len] = '/';
-            if (!S_ISDIR(st.st_mode)) {
-                rc = -1;
-                goto done;
-            }
+            if (!S_ISDIR(st.st_mode)) return -2; /* something else is in the way */
             continue;
         }
         memcpy(main_dir, loc->main, root_len + rel_len);
         main_dir[root_len + rel_len] = '\0';
-        if (!sw_exists(main_dir, &st) || !S_ISDIR(st.st_mode)) {
-            rc = -1;
-            goto done;
+        if (!sw_exists(main_dir, &st) || !S_ISDIR(st.st_mode)) return -1;
+        if (!may_make) {
+            *refused = 1; /* not ours to make: the supervisor's */
+            return -1;
         }
         if (sw_sys_mkdirat(AT_FDCWD, spill, st.st_mode & 07777) == 0) {
             sw_sys_fchownat(AT_FDCWD, spill, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
             sw_sys_fchmodat(AT_FDCWD, spill, st.st_mode & 07777);
+        } else if (errno == EACCES || errno == EPERM) {
+            *refused = 1;
+            return -1;
         } else if (errno != EEXIST) {
-            rc = -1;
-            goto done;
+            return -1;
         }
         spill[spill_len + rel_len] = '/';
     }
-done:
+    return 0;
+}
+
+int sw_spill_parents(const struct sw_loc *loc) {
+    if (loc->long_name) return -1;
+    int saved = errno;
+    int refused = 0;
+    /* Another user cannot give a directory the main disk's owner: it only looks. */
+    int rc = sw_spill_parents_self(loc, syscall(SYS_geteuid) == 0, &refused);
+    if (rc == -2 && S_ISREG(loc->st.st_mode))
+        sw_cannot_help(loc->main, "cannot make its parent directories in the spill area: something that is not a directory is in the way", 0);
+    if (rc != 0 && refused) {
+        const char *rel = loc->main + sw_cfg.root_len;
+        while (*rel == '/') rel++;
+        rc = sw_ask_parents(rel);
+        if (rc == -2 && sw_cfg.ask[0] == '\0')
+            sw_cannot_help(loc->main, "cannot make its parent directories in the spill area: no ask socket (SPILLWAY_ASK)", 0);
+        else if (rc == -2)
+            sw_cannot_help(loc->main, "cannot make its parent directories in the spill area: cannot ask the supervisor", errno);
+        else if (rc != 0 && errno != ENOENT && errno != ENOTDIR)
+            sw_cannot_help(loc->main, "cannot make its parent directories in the spill area: the supervisor refused", errno);
+    }
+    if (rc != 0) rc = -1;
     errno = saved;
     return rc;
 }
@@ -525,11 +552,20 @@ int sw_route(int dirfd, const char *path, enum sw_intent intent, int oflags, cha
 }
 
 int sw_create_rescue_path(int dirfd, const char *path, char out[PATH_MAX]) {
-    if (!sw_slot_trusted()) return 0;
     int saved = errno;
+    if (!sw_slot_trusted()) {
+        char copy[PATH_MAX];
+        if (sw_cfg.slot != NULL && path != NULL && sw_copy_path(path, copy) > 0)
+            sw_cannot_help(copy, "slot unreadable: a create past the quota is not rescued", saved);
+        errno = saved;
+        return 0;
+    }
     struct sw_loc loc;
-    int ok = sw_locate(dirfd, path, 1, &loc) && loc.where == SW_IN_NONE && sw_spill_parents(&loc) == 0;
+    unsigned mark = sw_reports();
+    int managed = sw_locate(dirfd, path, 1, &loc) && loc.where == SW_IN_NONE;
+    int ok = managed && sw_spill_parents(&loc) == 0;
     if (ok) memcpy(out, loc.spill, strlen(loc.spill) + 1);
+    else if (managed && sw_reports() == mark) sw_cannot_help(loc.main, "cannot create it in the spill area after the main disk refused it", saved);
     errno = saved;
     return ok;
 }

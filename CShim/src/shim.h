@@ -40,6 +40,8 @@ struct sw_config {
      * SIGBUS: the file was truncated under the mapping. Until the file is a
      * whole page again the library is inactive; sw_slot_recover() maps it back. */
     int slot_lost;
+    char ask[108];                    /* the ask socket (SPILLWAY_ASK), "" for none */
+    int debug;                        /* SPILLWAY_DEBUG=1 */
 };
 
 extern struct sw_config sw_cfg;
@@ -321,5 +323,31 @@ int sw_path_named(const char *path);
 int sw_path_has_slash(const char *path);
 
 /* --- end of namespace hooks --- */
+
+/* --- The supervisor (report.c) --- */
+
+/* Ask the supervisor to make the spill area's missing parents of `relative` (a name relative to
+ * the managed root, no leading '/') with the main disk's owners and modes: 0; -1 with the
+ * supervisor's errno (EPERM: refused; ENOENT, ENOTDIR: the main disk has no such directory);
+ * -2 with errno when it could not be asked (no socket, no answer). */
+int sw_ask_parents(const char *relative);
+
+/* The library cannot help with `path` (as the program named it) because of `reason` (and
+ * `err` when not 0): one line on stderr with SPILLWAY_DEBUG=1, and a report to the supervisor.
+ * Preserves errno. */
+void sw_cannot_help(const char *path, const char *reason, int err);
+
+/* The same for the file open as `fd`, named by its /proc/self/fd link. */
+void sw_cannot_help_fd(int fd, const char *reason, int err);
+
+/* The same for a name in the spill area, reported by the program's name for it. */
+void sw_cannot_help_spill(const char *spill_path, const char *reason, int err);
+
+/* How many reports this thread has made: a caller that fails after a step compares it before
+ * and after, and reports only when the step did not. */
+unsigned sw_reports(void);
+
+/* Text for errno `err` (no locale, no stdio); `buf` holds "errno N" for others. */
+const char *sw_errno_text(int err, char buf[24]);
 
 #endif /* SPILLWAY_SHIM_H */

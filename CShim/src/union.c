@@ -371,6 +371,7 @@ int sw_create_retry(int rc, int dirfd, const char *path, sw_path_op op, void *ct
                 sw_note_rescue();
                 return again;
             }
+            sw_cannot_help_spill(alt, "cannot create it in the spill area either", errno);
             errno = saved;
         }
     }

@@ -130,6 +130,7 @@ static int sw_claim(int fd, off_t at, size_t *n, int partial_ok, struct sw_claim
         size_t cut = (size_t)(growth - granted);
         if (!partial_ok || cut >= *n) {
             spillway_cap_refund(&sw_ledger, granted);
+            sw_cannot_help_fd(fd, "the spill area is full (its partition's cap)", ENOSPC);
             errno = ENOSPC;
             return -1;
         }
@@ -167,12 +168,26 @@ static size_t sw_iov_bytes(const struct iovec *iov, int cnt) {
 
 /* ---- the hooks ----------------------------------------------------------- */
 
+/* The descriptor the last sw_before_write of this thread reported about, and the report count
+ * right after: a rescue of the same write that fails too is not reported a second time. */
+static __thread int sw_before_report_fd = -1;
+static __thread unsigned sw_before_report_mark;
+
 /* Before a write while spilling: move a main-disk file out from under it. */
 static void sw_before_write(int fd) {
+    sw_before_report_fd = -1;
     if (sw_state() != SPILLWAY_STATE_SPILLING) return;
     int saved = errno;
     struct stat st;
-    if (sw_main_file(fd, &st) && sw_take_over(fd, &st, 0) == 0) sw_charge_move(&st);
+    if (sw_main_file(fd, &st)) {
+        unsigned mark = sw_reports();
+        if (sw_take_over(fd, &st, 0) == 0) sw_charge_move(&st);
+        else if (sw_reports() == mark) sw_cannot_help_fd(fd, "cannot move it to the spill area before writing; writing to the main disk", 0);
+        if (sw_reports() != mark) {
+            sw_before_report_fd = fd;
+            sw_before_report_mark = sw_reports();
+        }
+    }
     errno = saved;
 }
 
@@ -180,13 +195,23 @@ static void sw_before_write(int fd) {
 static int sw_rescued(int fd) {
     if (errno != EDQUOT && errno != ENOSPC) return 0;
     sw_ensure_init();
-    if (!sw_slot_trusted()) return 0;
     int saved = errno;
     struct stat st;
-    int ok = sw_main_file(fd, &st) && sw_take_over(fd, &st, 1) == 0;
+    if (!sw_slot_trusted()) {
+        if (sw_cfg.slot != NULL && sw_main_file(fd, &st))
+            sw_cannot_help_fd(fd, "slot unreadable: a write past the quota is not rescued", saved);
+        errno = saved;
+        return 0;
+    }
+    /* Reported already by this write's sw_before_write: one line per write. */
+    unsigned mark = sw_before_report_fd == fd && sw_before_report_mark == sw_reports() ? sw_reports() - 1 : sw_reports();
+    int on_main = sw_main_file(fd, &st);
+    int ok = on_main && sw_take_over(fd, &st, 1) == 0;
     if (ok) {
         sw_note_rescue();
         sw_charge_move(&st);
+    } else if (on_main && sw_reports() == mark) {
+        sw_cannot_help_fd(fd, "cannot move it to the spill area after a write failed", saved);
     }
     errno = saved;
     return ok;

@@ -8,6 +8,7 @@
 #include "spillway_slot.h"
 
 #define FIELD(f) printf("offset.%s %zu\n", #f, offsetof(struct spillway_slot, f))
+#define ASK_FIELD(f) printf("ask.offset.%s %zu\n", #f, offsetof(struct spillway_ask, f))
 
 int main(void) {
     printf("size %zu\n", sizeof(struct spillway_slot));
@@ -31,5 +32,18 @@ int main(void) {
     FIELD(spill_used);
     FIELD(spill_epoch);
     FIELD(reserved);
+    /* The ask socket's messages (AskMessageTests). */
+    printf("ask.size %zu\n", sizeof(struct spillway_ask));
+    printf("ask.reply_size %zu\n", sizeof(struct spillway_ask_reply));
+    printf("ask.magic %u\n", SPILLWAY_ASK_MAGIC);
+    ASK_FIELD(magic);
+    ASK_FIELD(version);
+    ASK_FIELD(kind);
+    ASK_FIELD(path_len);
+    ASK_FIELD(reason_len);
+    ASK_FIELD(container_id);
+    ASK_FIELD(path);
+    ASK_FIELD(reason);
+    printf("ask.reply.offset.error %zu\n", offsetof(struct spillway_ask_reply, error));
     return 0;
 }

@@ -36,6 +36,10 @@ enum Metrics {
         family("spillway_state", "1 for the container's current state.", cs.flatMap { c in
             SlotState.allCases.map { state in (label(c) + ",state=\"\(state)\"", c.state == state ? "1" : "0") }
         })
+        family("spillway_cannot_help_total", "Times the container's preload library could not help (cannot_help events).",
+               cs.map { (label($0), "\($0.cannotHelp)") })
+        family("spillway_ask_refused_total", "Requests on the container's ask socket the supervisor refused (ask_refused events).",
+               cs.map { (label($0), "\($0.askRefused)") })
         family("spillway_containers", "Managed containers.", [("", "\(cs.count)")])
         if let free = report.subDiskFreeBytes {
             family("spillway_sub_disk_free_bytes", "Free bytes on the sub disk.", [("", "\(free)")])

@@ -23,6 +23,8 @@ public actor Supervisor: ControlHandler {
     let logger: Logger
     /// The drain threads and their progress (Supervisor+Grow.swift).
     let drains: DrainService
+    /// Every container's ask socket, served on a thread of its own (Supervisor+Ask.swift).
+    nonisolated let ask: AskServer
     var containers: [String: ManagedContainer] = [:]
     private var plan: PartitionPlan?
     /// Containers came or went since the last plan: re-plan at the next poll (once for many).
@@ -76,6 +78,7 @@ public actor Supervisor: ControlHandler {
         logger.info("partition backend", metadata: ["backend": "\(choice.backend)", "enforcement": "\(choice.enforcement)", "reason": "\(choice.reason)"])
         if let notice = choice.notice { logger.warning("\(notice)") }
         self.drains = try DrainService(store: store, logger: logger)
+        self.ask = try AskServer(directory: configuration.runDir + "/ask", events: events, logger: logger)
         try await restore()
     }
 
@@ -150,6 +153,7 @@ public actor Supervisor: ControlHandler {
             managed.partition = try partitions.create(containerID: record.id, limit: record.partitionBytes.map { UInt64($0) })
         }
         managed.spill = try? partitions.usageBackend(containerID: record.id)
+        prepareSpillArea(managed)
         return managed
     }
 
@@ -175,12 +179,14 @@ public actor Supervisor: ControlHandler {
         } catch {
             _ = try? store.remove(id: record.id)
             _ = try? partitions.remove(containerID: record.id)
+            ask.close(id: record.id)
             throw ControlError.badRequest("cannot manage '\(registration.id)': \(error)")
         }
         do {
             try ensureFuseMount(managed)
         } catch {
             releaseFuseMount(record.id)
+            ask.close(id: record.id)
             managed.slot.remove()
             _ = try? store.remove(id: record.id)
             _ = try? partitions.remove(containerID: record.id)
@@ -236,6 +242,7 @@ public actor Supervisor: ControlHandler {
     private func remove(_ managed: ManagedContainer, detail: String?) throws {
         let id = managed.record.id
         releaseFuseMount(id)
+        ask.close(id: id)
         try partitions.remove(containerID: id)
         _ = try store.remove(id: id)
         containers.removeValue(forKey: id)
@@ -286,13 +293,16 @@ public actor Supervisor: ControlHandler {
     }
 
     func status(of managed: ManagedContainer) -> ContainerStatus {
-        ContainerStatus(
+        let asked = ask.counts(managed.record.id)
+        return ContainerStatus(
             id: managed.record.id, name: managed.record.name, root: managed.record.root,
             state: managed.policy.state, mode: managed.record.mode, backend: managed.usage?.kind.rawValue,
             usedBytes: managed.used, limitBytes: managed.limit, spilledBytes: managed.spilled,
             partitionBytes: managed.partition?.limit, problem: managed.problem,
             slotPath: managed.slot.path.string, spillPath: managed.partition?.path.string,
-            drain: drains.progress(managed.record.id), fuseMount: fuseMount(of: managed))
+            drain: drains.progress(managed.record.id), fuseMount: fuseMount(of: managed),
+            askDirectory: asked == nil ? nil : ask.directory(of: managed.record.id),
+            cannotHelp: asked?.cannotHelp ?? 0, askRefused: asked?.refused ?? 0)
     }
 
     // MARK: - Monitoring
@@ -418,6 +428,7 @@ public actor Supervisor: ControlHandler {
             guard wanted != managed.partition?.limit else { continue }
             do {
                 managed.partition = try partitions.resize(containerID: managed.record.id, limit: wanted)
+                prepareSpillArea(managed)
                 managed.record.partitionBytes = wanted.map { Int64(clamping: $0) }
                 try store.update(managed.record)
                 try updateSlot(managed) { self.setSpillCap(&$0, limit: wanted) }
@@ -445,6 +456,7 @@ public actor Supervisor: ControlHandler {
     /// Releases slots and mounts at shutdown (partitions stay; the next start resumes them).
     public func shutdown() async {
         drains.stopAll()
+        ask.stop()
         events.finishAll()
     }
 }

@@ -137,24 +137,17 @@ public final class UnionFilesystem: @unchecked Sendable {
     /// there already (left as it is), or `-errno`: `-ENOTDIR` or `-ELOOP` when anything else
     /// is there.
     func makeDirectory(in parent: Int32, _ name: String, like model: stat) -> Int32 {
-        // Made for root alone; the model's mode is given once its owner is.
-        if mkdirat(parent, name, 0o700) != 0 {
-            let err = errno
-            if err != EEXIST { return -err }
+        // The one rule for it, shared with the daemon's ask server (spillway_syscalls.h).
+        let fd = spillway_mkdir_like(parent, name, model.st_uid, model.st_gid, UInt32(model.st_mode & 0o7777))
+        if fd == -EEXIST {
             let existing = Branch.open(at: parent, name, SPILLWAY_O_PATH | O_DIRECTORY)
             if existing < 0 { return existing == -ENOENT ? -EEXIST : existing }
             close(existing)
             return -EEXIST
         }
-        let fd = Branch.open(at: parent, name, O_RDONLY | O_DIRECTORY)
-        if fd < 0 { return fd }
-        defer { close(fd) }
-        var st = stat()
-        if fstat(fd, &st) != 0 { return -errno }
-        if (st.st_mode & S_IFMT) != S_IFDIR { return -ENOTDIR }
-        // Owner before mode: chown clears set-ID bits.
-        _ = fchown(fd, model.st_uid, model.st_gid)
-        return fchmod(fd, model.st_mode & 0o7777) == 0 ? 0 : -errno
+        if fd < 0 { return fd == -EAGAIN ? -ENOTDIR : fd }
+        close(fd)
+        return 0
     }
 
     /// Gives a name just made by this (root) daemon to the caller, as the kernel would have:

@@ -64,7 +64,7 @@ struct RuntimePreparation {
         }
         do {
             let rewritten = try OCISpecInjection(libDir: settings.libDir, launcher: launcher, slot: slot, spill: spill,
-                                                 root: mode == .fuse ? status.fuseMount : nil).apply(to: config)
+                                                 root: mode == .fuse ? status.fuseMount : nil, ask: status.askDirectory).apply(to: config)
             try Self.replaceAtomically(configPath, with: rewritten)
         } catch {
             await demote(client, id: id, root: root)

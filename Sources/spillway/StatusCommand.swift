@@ -32,7 +32,7 @@ struct StatusTable {
     let report: StatusReport
     let colour: Bool
 
-    static let headers = ["CONTAINER", "QUOTA", "USED", "%", "STATE", "SPILLED", "PARTITION", "MODE"]
+    static let headers = ["CONTAINER", "QUOTA", "USED", "%", "STATE", "SPILLED", "PARTITION", "MODE", "UNHELPED"]
 
     var rows: [[String]] {
         report.containers.map { c in
@@ -45,6 +45,7 @@ struct StatusTable {
                 ByteSize(bytes: c.spilledBytes).description,
                 c.partitionBytes.map { ByteSize(bytes: $0).description } ?? "shared",
                 c.mode + (c.canSpill ? "" : " (cannot spill)") + (c.problem == nil ? "" : " (!)"),
+                c.cannotHelp == 0 && c.askRefused == 0 ? "-" : "\(c.cannotHelp)" + (c.askRefused == 0 ? "" : " (\(c.askRefused) refused)"),
             ]
         }
     }

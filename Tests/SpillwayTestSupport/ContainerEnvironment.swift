@@ -9,7 +9,8 @@ public final class ContainerEnvironment: @unchecked Sendable {
     public let daemon: DaemonFixture
     public let dockerd: PrivateDockerd
 
-    public init(mainMegabytes: Int = 2048, subMegabytes: Int = 1024, extraConfig: String = "") throws {
+    /// - Parameter dockerdArguments: more dockerd options (``UserNamespaceRemap/dockerdArguments()``).
+    public init(mainMegabytes: Int = 2048, subMegabytes: Int = 1024, extraConfig: String = "", dockerdArguments: [String] = []) throws {
         dockerd = try PrivateDockerd()
         do {
             daemon = try DaemonFixture(
@@ -24,7 +25,7 @@ public final class ContainerEnvironment: @unchecked Sendable {
             try dockerd.start(dataRoot: daemon.main.mountPoint + "/docker", runtimes: [
                 "spillway": (Paths.executable("spillway-runtime"),
                              ["--spillway-socket=\(daemon.socket)", "--spillway-lib-dir=\(Paths.shimBuild.path)"]),
-            ])
+            ], extraArguments: dockerdArguments)
         } catch {
             destroy()
             throw error
@@ -49,9 +50,11 @@ public final class ContainerEnvironment: @unchecked Sendable {
 
 /// Runs `body` with a ``ContainerEnvironment`` and always cleans up.
 public func withContainerEnvironment<T>(
-    mainMegabytes: Int = 2048, subMegabytes: Int = 1024, extraConfig: String = "", _ body: (ContainerEnvironment) throws -> T
+    mainMegabytes: Int = 2048, subMegabytes: Int = 1024, extraConfig: String = "", dockerdArguments: [String] = [],
+    _ body: (ContainerEnvironment) throws -> T
 ) throws -> T {
-    let environment = try ContainerEnvironment(mainMegabytes: mainMegabytes, subMegabytes: subMegabytes, extraConfig: extraConfig)
+    let environment = try ContainerEnvironment(mainMegabytes: mainMegabytes, subMegabytes: subMegabytes, extraConfig: extraConfig,
+                                               dockerdArguments: dockerdArguments)
     defer { environment.destroy() }
     return try body(environment)
 }

@@ -37,4 +37,21 @@ int spillway_renameat2(int olddirfd, const char *oldpath, int newdirfd, const ch
  * resolved with the same `resolve` flags beneath the directory the last one reached. */
 int spillway_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
 
+/* The one way root makes a directory in a tree a container controls, with another directory's
+ * owner and mode: the FUSE union (a missing parent in the other branch) and the daemon's ask
+ * server (spill-area parents a non-root process asked for) both call it (mkdir.c). */
+/*
+ * Makes `name` (one component) in the held directory `parent` with mkdirat(2), mode 0700; opens
+ * it again with openat2(2) beneath `parent` (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+ * RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV, O_DIRECTORY | O_NOFOLLOW); checks with fstat(2) that
+ * it is a directory of this process's euid with no group, other or special bits (the one just
+ * made: anything the container swapped in meanwhile is refused with -EAGAIN and left alone);
+ * then fchown(2)s it to uid:gid and fchmod(2)s it to `mode` through that descriptor (owner
+ * first: chown clears set-ID bits).
+ *
+ * Returns the new directory's descriptor (close-on-exec), -EEXIST when something is at `name`
+ * already (left as it is), or -errno.
+ */
+int spillway_mkdir_like(int parent, const char *name, uint32_t uid, uint32_t gid, uint32_t mode);
+
 #endif /* SPILLWAY_SYSCALLS_H */

@@ -80,12 +80,20 @@ public struct ContainerStatus: Codable, Sendable, Equatable {
     /// For mode `fuse`: where its FUSE union is mounted (the container's root filesystem), while
     /// it is.
     public var fuseMount: String?
+    /// The host directory holding its ask socket (mounted read-only at `/.spillway/ask`), while
+    /// the daemon serves one.
+    public var askDirectory: String?
+    /// How many times its preload library said it could not help (`cannot_help` events).
+    public var cannotHelp: UInt64
+    /// How many of its requests on the ask socket were refused (`ask_refused` events).
+    public var askRefused: UInt64
 
     public init(
         id: String, name: String, root: String, state: SlotState, mode: String, backend: String?,
         usedBytes: UInt64?, limitBytes: UInt64?, spilledBytes: UInt64, partitionBytes: UInt64?, problem: String?,
         slotPath: String? = nil, spillPath: String? = nil,
-        drain: DrainProgress? = nil, fuseMount: String? = nil
+        drain: DrainProgress? = nil, fuseMount: String? = nil,
+        askDirectory: String? = nil, cannotHelp: UInt64 = 0, askRefused: UInt64 = 0
     ) {
         self.id = id
         self.name = name
@@ -102,6 +110,9 @@ public struct ContainerStatus: Codable, Sendable, Equatable {
         self.spillPath = spillPath
         self.drain = drain
         self.fuseMount = fuseMount
+        self.askDirectory = askDirectory
+        self.cannotHelp = cannotHelp
+        self.askRefused = askRefused
     }
 
     /// Whether the container can spill: only `monitor` containers (started without the
@@ -123,6 +134,9 @@ public struct ContainerStatus: Codable, Sendable, Equatable {
         case slotPath = "slot_path"
         case spillPath = "spill_path"
         case fuseMount = "fuse_mount"
+        case askDirectory = "ask_directory"
+        case cannotHelp = "cannot_help"
+        case askRefused = "ask_refused"
     }
 }
 

@@ -11,6 +11,10 @@ public enum ContainerLayout {
     public static let slot = base + "/slot"
     /// The container's spill area on the sub disk, read-write.
     public static let spill = base + "/spill"
+    /// The directory holding the container's ask socket (read-only; the socket accepts any user).
+    public static let ask = base + "/ask"
+    /// The ask socket itself (CShim/include/spillway_slot.h, `SPILLWAY_ASK_CONTAINER_PATH`).
+    public static let askSocket = ask + "/sock"
     /// The managed tree: the container's whole root filesystem.
     public static let root = "/"
 
@@ -21,5 +25,6 @@ public enum ContainerLayout {
         ("SPILLWAY_SPILL", spill),
         ("SPILLWAY_ROOT", root),
         ("SPILLWAY_LIB_DIR", libDir),
+        ("SPILLWAY_ASK", askSocket),
     ]
 }

@@ -19,13 +19,16 @@ public struct OCISpecInjection: Sendable, Equatable {
     public var spill: String
     /// A new `root.path` (the FUSE union serving the container's root), or nil to keep it.
     public var root: String?
+    /// The daemon's directory holding the container's ask socket, or nil when it serves none.
+    public var ask: String?
 
-    public init(libDir: String, launcher: String, slot: String, spill: String, root: String? = nil) {
+    public init(libDir: String, launcher: String, slot: String, spill: String, root: String? = nil, ask: String? = nil) {
         self.libDir = libDir
         self.launcher = launcher
         self.slot = slot
         self.spill = spill
         self.root = root
+        self.ask = ask
     }
 
     /// The mounts added, in order.
@@ -41,7 +44,12 @@ public struct OCISpecInjection: Sendable, Equatable {
             bind(launcher, ContainerLayout.launcher, ["ro", "nosuid", "nodev"]),
             bind(slot, ContainerLayout.slot, ["ro", "nosuid", "nodev", "noexec"]),
         ] + (servesRawSpillArea ? [bind(spill, ContainerLayout.spill, ["rw", "nosuid", "nodev"])] : [])
+            + (servesAsk ? [bind(ask!, ContainerLayout.ask, ["ro", "nosuid", "nodev", "noexec"])] : [])
     }
+
+    /// Whether the container gets its ask socket: where the preload library writes the spill
+    /// area itself and the daemon serves one (in mode `fuse` the union makes parents as root).
+    public var servesAsk: Bool { servesRawSpillArea && ask != nil }
 
     /// Whether the container sees its spill area itself (the preload library writes there); not
     /// in mode `fuse`, where only the union, outside the container, works in it.
@@ -50,7 +58,7 @@ public struct OCISpecInjection: Sendable, Equatable {
     /// The `SPILLWAY_*` variables set: without `SPILLWAY_SPILL` in mode `fuse`, so that a preload
     /// library loaded there anyway stays out of the way (it needs a spill area to act).
     public var environment: [(String, String)] {
-        ContainerLayout.environment.filter { servesRawSpillArea || $0.0 != "SPILLWAY_SPILL" }
+        ContainerLayout.environment.filter { (servesRawSpillArea || $0.0 != "SPILLWAY_SPILL") && (servesAsk || $0.0 != "SPILLWAY_ASK") }
     }
 
     /// The rewritten config.json.

@@ -28,7 +28,8 @@ public final class PrivateDockerd: @unchecked Sendable {
 
     /// Starts dockerd with the btrfs storage driver on `dataRoot` and the given runtimes
     /// (name → path and arguments), and waits until it answers.
-    public func start(dataRoot: String, runtimes: [String: (path: String, args: [String])] = [:]) throws {
+    /// - Parameter extraArguments: more dockerd options (e.g. `--userns-remap=default`).
+    public func start(dataRoot: String, runtimes: [String: (path: String, args: [String])] = [:], extraArguments: [String] = []) throws {
         self.dataRoot = dataRoot
         try FileManager.default.createDirectory(atPath: dataRoot, withIntermediateDirectories: true)
         var config: [String: Any] = [:]
@@ -47,7 +48,7 @@ public final class PrivateDockerd: @unchecked Sendable {
             "--config-file", configPath, "--data-root", dataRoot, "--exec-root", execRoot, "--pidfile", pidFile,
             "--host", "unix://" + socket, "--storage-driver", "btrfs",
             "--bridge", "none", "--iptables=false", "--ip6tables=false", "--ip-masq=false", "--userland-proxy=false",
-        ]
+        ] + extraArguments
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = log
