@@ -166,11 +166,21 @@ static void sw_env_release(struct sw_env *env) {
     errno = saved;
 }
 
-/* The program to run for `path`: the spill area's copy when it lives there. */
+/*
+ * The program to run for `path`: the spill area's copy when it lives there, otherwise the name
+ * as given. Never the union-resolved main name: the kernel hands a #! script the name it was
+ * executed by, and scripts that dispatch on $0 through a symbolic link (Debian's pg_wrapper
+ * behind pgbench and psql, busybox-style tools) must see the link, not its target.
+ */
 static const char *sw_exec_path(int dirfd, const char *path, int follow, char alt[PATH_MAX], int *use_dirfd) {
     *use_dirfd = dirfd;
     if (SW_IDLE() || !sw_path_named(path)) return path;
-    return sw_name_lookup(dirfd, path, follow, alt, use_dirfd);
+    const char *use = sw_name_lookup(dirfd, path, follow, alt, use_dirfd);
+    if (use != path && *use_dirfd == dirfd && !sw_in_spill_area(use)) {
+        *use_dirfd = dirfd;
+        return path;
+    }
+    return use;
 }
 
 /* Is path an executable regular file (raw calls; errno kept)? */

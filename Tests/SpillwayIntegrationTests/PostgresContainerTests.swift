@@ -58,11 +58,16 @@ struct PostgresContainerTests {
             let managed = try #require(report.containers.first { $0.name == "pg" }, "\(report)")
             let spillArea = try #require(managed.spillPath)
             #expect(FileManager.default.fileExists(atPath: spillArea + Self.data + "/base"), "nothing of the database spilled")
+            // Past the quota: the spill area holds more than the whole headroom.
+            let spilled = UInt64(try Command.check(["du", "-sb", spillArea]).split(separator: "\t")[0]) ?? 0
+            #expect(spilled > headroom, "only \(spilled) bytes spilled")
+            print("postgres: \(spilled >> 20) MiB in the spill area after pgbench -i -s 15, headroom \(headroom >> 20) MiB")
 
             let run = try Self.step(env, "pgbench -h /tmp -c 4 -j 2 -T 20 postgres 2>&1")
             #expect(run.contains("number of failed transactions: 0 "), "\(run)")
             let processed = run.split(separator: "\n").first { $0.hasPrefix("number of transactions actually processed:") }
             #expect(processed != nil, "\(run)")
+            print("postgres: pgbench while spilling: \(processed ?? "?"); \(run.split(separator: "\n").first { $0.hasPrefix("tps") } ?? "")")
 
             let balances = try Self.psql(env, """
                 select (select sum(abalance) from pgbench_accounts) = (select sum(bbalance) from pgbench_branches) \
@@ -70,7 +75,7 @@ struct PostgresContainerTests {
                 (select count(*) from pgbench_accounts)
                 """)
             #expect(balances == "t|1500000", "balances and row count: \(balances)")
-            let check = try Self.step(env, "pg_amcheck -h /tmp --install-missing --heapallindexed postgres 2>&1; echo amcheck-exit $?")
+            let check = try Self.step(env, "\(Self.bin)/pg_amcheck -h /tmp --install-missing --heapallindexed postgres 2>&1; echo amcheck-exit $?")
             #expect(check.hasSuffix("amcheck-exit 0\n"), "\(check)")
             #expect(!check.contains("ERROR"), "\(check)")
         }

@@ -96,6 +96,28 @@ struct RedirectTests {
         }
     }
 
+    /// A `#!` script run through a symbolic link sees the link's name in `$0` while spilling, as
+    /// without the library: Debian's pg_wrapper (behind pgbench, psql) picks its program by it.
+    /// A spilled script still runs from the spill area.
+    @Test func scriptsRunByALinkKeepTheLinksName() throws {
+        try withLayout(state: "spilling") { layout in
+            let bin = layout.tree + "/data/bin"
+            try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+            try "#!/bin/sh\necho \"$0\"\n".write(toFile: bin + "/wrapper", atomically: false, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: bin + "/wrapper")
+            try FileManager.default.createSymbolicLink(atPath: bin + "/tool", withDestinationPath: "wrapper")
+            let env = layout.environment(library: Paths.glibcLibrary)
+            #expect(try Command.check(["sh", "-c", "'\(bin)/tool'"], environment: env) == bin + "/tool\n")
+            #expect(try Command.check(["sh", "-c", "cd '\(bin)' && PATH=.:$PATH tool"], environment: env) == "./tool\n")
+            let python = try Command.check(["python3", "-c", "import os, sys; os.execv(sys.argv[1], [sys.argv[1]])", bin + "/tool"], environment: env)
+            #expect(python == bin + "/tool\n")
+            // A script written while spilling lives in the spill area and runs from there.
+            try Command.check(["sh", "-c", "printf '#!/bin/sh\\necho spilled\\n' > '\(bin)/new' && chmod 755 '\(bin)/new'"], environment: env)
+            #expect(FileManager.default.fileExists(atPath: layout.spill + "/data/bin/new"))
+            #expect(try Command.check(["sh", "-c", "'\(bin)/new'"], environment: env) == "spilled\n")
+        }
+    }
+
     @Test func normalCreatesOnTheManagedTree() throws {
         try withLayout(state: "normal") { layout in
             for writer in Self.writers {
