@@ -136,7 +136,7 @@ final class DrainService: @unchecked Sendable {
                         switch report {
                         case .planned(let files, let bytes): tracker.passPlanned(files: files, bytes: bytes, at: now)
                         case .moved(let files, let bytes): tracker.moved(files: files, bytes: bytes, at: now)
-                        case .deferred: tracker.deferred(at: now)
+                        case .deferred(let file): tracker.deferred(file, at: now)
                         }
                     }
                 }, shouldStop: { self.shouldStop(job) })

@@ -30,8 +30,24 @@ extension DrainEngine {
     @discardableResult
     public func recover() throws -> RecoveryReport {
         var report = RecoveryReport()
-        for (id, intent) in try journal.pending(container: container) {
-            let outcome = recoverSupervisorMove(intent)
+        let pending = try journal.pending(container: container)
+        // The names of one inode moved together (their temporary files are one inode) end together.
+        var byTemp: [UInt64: [MoveIntent]] = [:]
+        for (_, intent) in pending where intent.phase == .ready {
+            if let inode = intent.tempInode { byTemp[inode, default: []].append(intent) }
+        }
+        var linked: Set<UInt64> = []
+        for (id, intent) in pending {
+            let outcome: String
+            if let inode = intent.tempInode, intent.phase == .ready, let group = byTemp[inode], group.count > 1 {
+                if linked.insert(inode).inserted {
+                    outcome = recoverLinkedMoves(group)
+                } else {
+                    outcome = "ended with its other names"
+                }
+            } else {
+                outcome = recoverSupervisorMove(intent)
+            }
             try journal.finish([id])
             report.supervisorMoves += 1
             report.outcomes.append("\(intent.relativePath): \(outcome)")
@@ -72,6 +88,70 @@ extension DrainEngine {
             }
         }
         return decision.outcome.rawValue
+    }
+
+    /// The supervisor's moves of the names of one inode (hard links), cut short: their temporary
+    /// files are one inode in the tree, their sources one inode in the spill area. They finish
+    /// together (every name put in place, then every source removed) when the source is the
+    /// version copied and every name is in place or has its temporary file; otherwise they roll
+    /// back together. The source's change time is not compared: removing one of its names changes
+    /// it. Its size and modification time are.
+    func recoverLinkedMoves(_ group: [MoveIntent]) -> String {
+        struct Name {
+            let intent: MoveIntent
+            let name: String
+            let tree: HeldDirectory?
+            let spill: HeldDirectory?
+            var placed: Bool
+            let tempPresent: Bool
+            let source: MoveRecovery.Found
+        }
+        var names: [Name] = []
+        for intent in group {
+            let (parent, name) = Self.split(intent.relativePath)
+            guard ShimMoveIntent.isSafeRelativePath(intent.relativePath), ShimMoveIntent.isProtocolName(intent.tempName),
+                  !intent.tempName.contains("/"), let tempInode = intent.tempInode else { continue }
+            let tree = try? tree.directory(parent)
+            let spill = try? spill.directory(parent)
+            let placed = (try? tree?.status(name)).flatMap { $0 }.map { UInt64($0.st_ino) == tempInode } ?? false
+            let tempPresent = (try? tree?.status(intent.tempName)).flatMap { $0 }.map { UInt64($0.st_ino) == tempInode } ?? false
+            var expected = intent.source
+            expected.ctimeNanoseconds = 0
+            names.append(Name(intent: intent, name: name, tree: tree, spill: spill, placed: placed, tempPresent: tempPresent,
+                              source: Self.found(spill, name, expected: expected)))
+        }
+        let sourceIntact = names.allSatisfy { name in
+            switch name.source {
+            case .ours(let changed, _): !changed
+            case .absent: name.placed  // this name's source went already: the move was past its renames
+            case .other: false
+            }
+        }
+        let complete = names.allSatisfy { $0.placed || $0.tempPresent }
+        // Nothing in place yet: back, like a single file whose rename did not happen.
+        if sourceIntact, complete, names.contains(where: \.placed) {
+            for index in names.indices where !names[index].placed {
+                guard let tree = names[index].tree else { continue }
+                names[index].placed = (try? tree.renameNoReplace(names[index].intent.tempName, to: tree, names[index].name)) != nil
+            }
+            if names.allSatisfy(\.placed) {
+                try? tree.syncFilesystem()
+                for name in names {
+                    _ = try? name.spill?.remove(name.name, ifInode: name.intent.source.inode)
+                }
+                return "\(MoveRecovery.Outcome.finished.rawValue) with \(names.count) names"
+            }
+        }
+        // Back: the temporary names go, and every name in place whose source is still there (the
+        // data is in the spill area); a name whose source is gone keeps its copy, its only one.
+        for name in names {
+            guard let tempInode = name.intent.tempInode else { continue }
+            _ = try? name.tree?.remove(name.intent.tempName, ifInode: tempInode)
+            if case .ours = name.source, name.placed {
+                _ = try? name.tree?.remove(name.name, ifInode: tempInode)
+            }
+        }
+        return "\(MoveRecovery.Outcome.rolledBack.rawValue) with \(names.count) names"
     }
 
     /// What is at `name` in `directory`, against the version `expected` (ctime compared only when

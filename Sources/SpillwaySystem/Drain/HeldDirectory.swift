@@ -108,6 +108,14 @@ public final class HeldDirectory: @unchecked Sendable {
         }
     }
 
+    /// linkat(2) of `name` here (one plain name, never followed) as `newName` in `target`, never
+    /// replacing: a second name of the same inode.
+    func link(_ name: String, to target: HeldDirectory, _ newName: String) throws(SystemError) {
+        guard !name.contains("/"), !newName.contains("/"), linkat(fd.rawValue, name, target.fd.rawValue, newName, 0) == 0 else {
+            throw SystemError("link \(path(name)) as", path: target.path(newName), syscall: "linkat", errno: Errno(rawValue: name.contains("/") || newName.contains("/") ? EINVAL : errno))
+        }
+    }
+
     /// unlinkat(2); false when `name` was already gone.
     @discardableResult
     func remove(_ name: String, directory: Bool = false) throws(SystemError) -> Bool {
