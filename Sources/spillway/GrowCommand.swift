@@ -18,8 +18,9 @@ struct GrowCommand: AsyncParsableCommand {
             the drain (files, bytes, rate, time to go) and returns when the spill area is empty; \
             files the drain must leave are named with why (and the processes that hold them open). \
             It gives up, with a non-zero status, when only files the drain refuses remain (a name \
-            on their way is a symbolic link) or when no file moved for --timeout seconds; the \
-            drain goes on in the background and `spillway status` shows what it waits for.
+            on their way is a symbolic link, or another file has their name on the main disk) or \
+            when no file moved for --timeout seconds; the drain goes on in the background and \
+            `spillway status` shows what it waits for.
             """
     )
 
@@ -100,7 +101,7 @@ struct GrowCommand: AsyncParsableCommand {
                 let refused = progress.refused
                 if !refused.isEmpty, refused.count >= progress.filesDeferred {
                     if terminal { print("") }
-                    throw ValidationError("the drain of '\(shown)' cannot finish: it refuses \(refused.count) file(s) (\(refused.map(\.line).joined(separator: "; "))); they stay in the spill area and '\(shown)' stays draining until a plain directory replaces the symbolic link; `spillway status` shows them")
+                    throw ValidationError("the drain of '\(shown)' cannot finish: it refuses \(refused.count) file(s) (\(refused.map(\.line).joined(separator: "; "))); they stay in the spill area and '\(shown)' stays draining until what is in their way goes; `spillway status` shows them")
                 }
                 if Date().timeIntervalSince(lastMove) >= timeout {
                     if terminal { print("") }

@@ -74,5 +74,8 @@ struct DrainHeldFilesTests {
         let status = try daemon.spillway("status")
         #expect(status.stdout.contains("c1:   refused d: "), "\(status.stdout)")
         #expect(status.stdout.contains("1 refused"), "\(status.stdout)")
+        let events = try daemon.spillway("events", "--json")
+        #expect(events.stdout.contains("\"kind\":\"drain_refused\""), "\(events.stdout)")
+        #expect(events.stdout.components(separatedBy: "drain_refused").count == 2, "one event per refused file: \(events.stdout)")
     }
 }

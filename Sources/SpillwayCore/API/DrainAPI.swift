@@ -119,10 +119,11 @@ public struct DrainHeldFile: Codable, Sendable, Equatable {
     /// Relative to the container's root.
     public var path: String
     public var reason: String
-    /// The drain refuses it for safety (a name on its way is a symbolic link or another mount):
-    /// it stays until the container or the operator puts a plain directory back; retrying
-    /// alone never moves it. Otherwise it waits (a writer, a mapping, a mover) and moves when
-    /// that ends.
+    /// The drain refuses it for safety: a name on its way is a symbolic link or another mount
+    /// (never followed or crossed), or a different file has its name on the main disk (two
+    /// copies are never merged by guessing). It stays in the spill area until what is in the way
+    /// goes; retrying alone never moves it. Otherwise it waits (a writer, a mapping, a mover)
+    /// and moves when that ends.
     public var refused: Bool
     /// The processes that hold it open, when that is why it waits.
     public var holders: [DrainHolder]

@@ -91,20 +91,16 @@ extension DrainEngine {
     }
 
     /// The supervisor's moves of the names of one inode (hard links), cut short: their temporary
-    /// files are one inode in the tree, their sources one inode in the spill area. They finish
-    /// together (every name put in place, then every source removed) when the source is the
-    /// version copied and every name is in place or has its temporary file; otherwise they roll
-    /// back together. The source's change time is not compared: removing one of its names changes
-    /// it. Its size and modification time are.
+    /// files are one inode in the tree, their sources one inode in the spill area. They end
+    /// together, as ``MoveRecovery/decideLinked(_:)`` decides.
     func recoverLinkedMoves(_ group: [MoveIntent]) -> String {
         struct Name {
             let intent: MoveIntent
+            let tempInode: UInt64
             let name: String
             let tree: HeldDirectory?
             let spill: HeldDirectory?
-            var placed: Bool
-            let tempPresent: Bool
-            let source: MoveRecovery.Found
+            var state: MoveRecovery.LinkedName
         }
         var names: [Name] = []
         for intent in group {
@@ -117,39 +113,26 @@ extension DrainEngine {
             let tempPresent = (try? tree?.status(intent.tempName)).flatMap { $0 }.map { UInt64($0.st_ino) == tempInode } ?? false
             var expected = intent.source
             expected.ctimeNanoseconds = 0
-            names.append(Name(intent: intent, name: name, tree: tree, spill: spill, placed: placed, tempPresent: tempPresent,
-                              source: Self.found(spill, name, expected: expected)))
+            names.append(Name(intent: intent, tempInode: tempInode, name: name, tree: tree, spill: spill,
+                              state: MoveRecovery.LinkedName(placed: placed, tempPresent: tempPresent,
+                                                             source: Self.found(spill, name, expected: expected))))
         }
-        let sourceIntact = names.allSatisfy { name in
-            switch name.source {
-            case .ours(let changed, _): !changed
-            case .absent: name.placed  // this name's source went already: the move was past its renames
-            case .other: false
-            }
-        }
-        let complete = names.allSatisfy { $0.placed || $0.tempPresent }
-        // Nothing in place yet: back, like a single file whose rename did not happen.
-        if sourceIntact, complete, names.contains(where: \.placed) {
-            for index in names.indices where !names[index].placed {
+        if MoveRecovery.decideLinked(names.map(\.state)) == .finished {
+            for index in names.indices where !names[index].state.placed {
                 guard let tree = names[index].tree else { continue }
-                names[index].placed = (try? tree.renameNoReplace(names[index].intent.tempName, to: tree, names[index].name)) != nil
+                names[index].state.placed = (try? tree.renameNoReplace(names[index].intent.tempName, to: tree, names[index].name)) != nil
             }
-            if names.allSatisfy(\.placed) {
+            // Every name in place and on disk before any source goes; a name that could not go
+            // into place (the container made one meanwhile) rolls the group back below.
+            if names.allSatisfy(\.state.placed) {
                 try? tree.syncFilesystem()
-                for name in names {
-                    _ = try? name.spill?.remove(name.name, ifInode: name.intent.source.inode)
-                }
+                for name in names { _ = try? name.spill?.remove(name.name, ifInode: name.intent.source.inode) }
                 return "\(MoveRecovery.Outcome.finished.rawValue) with \(names.count) names"
             }
         }
-        // Back: the temporary names go, and every name in place whose source is still there (the
-        // data is in the spill area); a name whose source is gone keeps its copy, its only one.
         for name in names {
-            guard let tempInode = name.intent.tempInode else { continue }
-            _ = try? name.tree?.remove(name.intent.tempName, ifInode: tempInode)
-            if case .ours = name.source, name.placed {
-                _ = try? name.tree?.remove(name.name, ifInode: tempInode)
-            }
+            _ = try? name.tree?.remove(name.intent.tempName, ifInode: name.tempInode)
+            if MoveRecovery.rollBackRemovesDestination(name.state) { _ = try? name.tree?.remove(name.name, ifInode: name.tempInode) }
         }
         return "\(MoveRecovery.Outcome.rolledBack.rawValue) with \(names.count) names"
     }

@@ -329,7 +329,7 @@ public final class DrainEngine: @unchecked Sendable {
                 if let st = slots[index].problem?.held { slots[index].problem?.holders = holders[FileHolders.key(st)] ?? [] }
             }
         }
-        let leaders = Dictionary(uniqueKeysWithValues: slots.map { ($0.candidate.path, $0) })
+        let leaders = Dictionary(slots.map { ($0.candidate.path, $0) }) { first, _ in first }
         for candidate in followers {
             var slot = Prepared(candidate: candidate)
             do {
@@ -518,7 +518,9 @@ public final class DrainEngine: @unchecked Sendable {
             let reason = error.errno == .fileExists
                 ? "\(items[index].pair.tree.path(items[index].name)) exists on the main disk too; remove one of the two copies" : "\(error)"
             result.deferred[items[index].path] = reason
-            report(.deferred(DrainHeldFile(path: items[index].path, reason: reason, refused: Deferral(error).refused)))
+            // A different file under its name on the main disk: never merged by guessing, so retrying
+            // alone never moves it.
+            report(.deferred(DrainHeldFile(path: items[index].path, reason: reason, refused: error.errno == .fileExists || Deferral(error).refused)))
         }
         // A hard link that could not go into place keeps its other names where they were too.
         for index in Self.groupMates(of: failed, in: items) {
