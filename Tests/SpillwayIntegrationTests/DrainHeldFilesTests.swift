@@ -78,4 +78,23 @@ struct DrainHeldFilesTests {
         #expect(events.stdout.contains("\"kind\":\"drain_refused\""), "\(events.stdout)")
         #expect(events.stdout.components(separatedBy: "drain_refused").count == 2, "one event per refused file: \(events.stdout)")
     }
+
+    /// A spilled file whose name a different file has on the main disk is never merged by
+    /// guessing: refused, both left as they are, and `grow --wait` says so at once.
+    @Test func aFileWhoseNameIsTakenOnTheMainDiskIsRefused() throws {
+        try #require(getuid() == 0, "these tests mount loop devices and must run as root")
+        let daemon = try DaemonFixture()
+        defer { daemon.destroy() }
+        let (root, spill) = try GrowDrainTests.spillingContainer(daemon)
+        try "spilled\n".write(toFile: spill + "/dup", atomically: false, encoding: .utf8)
+        try "main\n".write(toFile: root + "/dup", atomically: false, encoding: .utf8)
+
+        let grow = try daemon.spillway("grow", "c1", "--by", "128M", "--wait", "--timeout", "120")
+        #expect(grow.status != 0, "\(grow)")
+        #expect(grow.stdout.contains("refused dup: ") && grow.stdout.contains("exists on the main disk too"), "\(grow.stdout)")
+        #expect(grow.stderr.contains("cannot finish: it refuses 1 file(s)"), "\(grow.stderr)")
+        #expect((try? String(contentsOfFile: root + "/dup", encoding: .utf8)) == "main\n")
+        #expect((try? String(contentsOfFile: spill + "/dup", encoding: .utf8)) == "spilled\n")
+        #expect(try DaemonTests.status(daemon).container("c1")?.state == "draining")
+    }
 }
