@@ -69,8 +69,10 @@ final class DrainService: @unchecked Sendable {
     }
 
     /// Starts draining `container` unless a drain runs already. `finish` is called on the drain's
-    /// thread when it ends.
-    func start(container: String, root: String, spill: FilePath, finish: @escaping @Sendable (Outcome) -> Void) {
+    /// thread when it ends; `refused` once per drain for each file it refuses (a symlink or a
+    /// different file in its way: it is skipped, and retrying alone never moves it).
+    func start(container: String, root: String, spill: FilePath, refused: @escaping @Sendable (DrainHeldFile) -> Void = { _ in },
+               finish: @escaping @Sendable (Outcome) -> Void) {
         let job: Job
         do {
             job = try lock.withLock { () throws -> Job in
@@ -87,7 +89,7 @@ final class DrainService: @unchecked Sendable {
             return
         }
         let thread = Thread { [self] in
-            let outcome = run(container: container, root: root, spill: spill, job: job)
+            let outcome = run(container: container, root: root, spill: spill, job: job, refused: refused)
             // A start that came after the loop saw its stop request cleared the request too late
             // to keep this thread: start the drain it asked for, instead of reporting a stop.
             let revived = lock.withLock { () -> Bool in
@@ -97,7 +99,7 @@ final class DrainService: @unchecked Sendable {
             }
             if revived {
                 logger.info("drain restarted after a stop", metadata: ["id": "\(container)"])
-                start(container: container, root: root, spill: spill, finish: finish)
+                start(container: container, root: root, spill: spill, refused: refused, finish: finish)
             } else {
                 finish(outcome)
             }
@@ -124,9 +126,10 @@ final class DrainService: @unchecked Sendable {
 
     private func shouldStop(_ job: Job) -> Bool { lock.withLock { job.stop } }
 
-    private func run(container: String, root: String, spill: FilePath, job: Job) -> Outcome {
+    private func run(container: String, root: String, spill: FilePath, job: Job, refused: @Sendable (DrainHeldFile) -> Void) -> Outcome {
         logger.info("drain started", metadata: ["id": "\(container)"])
         var engine: DrainEngine?
+        var announced: Set<String> = []
         while !shouldStop(job) {
             do {
                 if engine == nil { engine = try self.engine(container: container, root: root, spill: spill) }
@@ -136,8 +139,12 @@ final class DrainService: @unchecked Sendable {
                         switch report {
                         case .planned(let files, let bytes): tracker.passPlanned(files: files, bytes: bytes, at: now)
                         case .moved(let files, let bytes): tracker.moved(files: files, bytes: bytes, at: now)
-                        case .deferred: tracker.deferred(at: now)
+                        case .deferred(let file): tracker.deferred(file, at: now)
                         }
+                    }
+                    if case .deferred(let file) = report, file.refused, announced.insert(file.path + "\u{0}" + file.reason).inserted {
+                        self.logger.warning("drain refuses a file", metadata: ["id": "\(container)", "file": "\(file.line)"])
+                        refused(file)
                     }
                 }, shouldStop: { self.shouldStop(job) })
                 if pass.empty {

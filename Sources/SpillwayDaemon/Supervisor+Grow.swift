@@ -86,10 +86,19 @@ extension Supervisor {
             return
         }
         let id = managed.record.id
-        drains.start(container: id, root: managed.record.root, spill: spill) { [weak self] outcome in
+        drains.start(container: id, root: managed.record.root, spill: spill, refused: { [weak self] file in
+            guard let self else { return }
+            Task { await self.drainRefused(id, file) }
+        }) { [weak self] outcome in
             guard let self, case .emptied = outcome else { return }
             Task { await self.drainEmptied(id) }
         }
+    }
+
+    /// The drain of `id` refuses `file`: a `drain_refused` event names it and why.
+    func drainRefused(_ id: String, _ file: DrainHeldFile) {
+        _ = try? emit(EventRecord(timeNanoseconds: Self.now().nanosecondsSinceEpoch, container: id, kind: "drain_refused",
+                                  spilledBytes: containers[id]?.spilled, detail: file.line))
     }
 
     /// The drain of `id` found its spill area empty: leave `draining`.

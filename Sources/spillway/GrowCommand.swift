@@ -15,7 +15,12 @@ struct GrowCommand: AsyncParsableCommand {
         discussion: """
             Sets the container's real limit (btrfs qgroup or XFS project quota), keeps it across \
             daemon restarts, and drains its spill area back to the main disk. With --wait, shows \
-            the drain (files, bytes, rate, time to go) and returns when the spill area is empty.
+            the drain (files, bytes, rate, time to go) and returns when the spill area is empty; \
+            files the drain must leave are named with why (and the processes that hold them open). \
+            It gives up, with a non-zero status, when only files the drain refuses remain (a name \
+            on their way is a symbolic link, or another file has their name on the main disk) or \
+            when no file moved for --timeout seconds; the drain goes on in the background and \
+            `spillway status` shows what it waits for.
             """
     )
 
@@ -33,8 +38,12 @@ struct GrowCommand: AsyncParsableCommand {
     @Flag(help: "Show the drain's progress and return when it is done.")
     var wait = false
 
+    @Option(help: "With --wait: give up after this many seconds in which no file moved back.")
+    var timeout: Double = 300
+
     func validate() throws {
         _ = try request()
+        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
     }
 
     func request() throws -> GrowRequest {
@@ -66,12 +75,40 @@ struct GrowCommand: AsyncParsableCommand {
         let terminal = isatty(STDOUT_FILENO) == 1
         var lastLine = Date.distantPast
         var lastShown = ""
+        var lastHeld: [String] = []
+        var lastMoved = -1
+        var lastMove = Date()
         while true {
             let status = try await client.status()
             guard let container = status.containers.first(where: { $0.id == id }) else {
                 throw ValidationError("'\(shown)' is no longer managed")
             }
             let progress = container.drain
+            if let progress, progress.filesMoved != lastMoved {
+                lastMoved = progress.filesMoved
+                lastMove = Date()
+            }
+            if let progress, container.state == .draining, progress.phase == .waiting {
+                // Each file the drain leaves, once, with why and who holds it.
+                let held = (progress.held ?? []).map { ($0.refused ? "refused " : "waiting for ") + $0.line }
+                if held != lastHeld {
+                    if terminal, !lastShown.isEmpty { print("") }
+                    held.filter { !lastHeld.contains($0) }.forEach { print("drain \(shown): \($0)") }
+                    fflush(nil)
+                    lastHeld = held
+                    lastShown = ""
+                }
+                let refused = progress.refused
+                if !refused.isEmpty, refused.count >= progress.filesDeferred {
+                    if terminal { print("") }
+                    throw ValidationError("the drain of '\(shown)' cannot finish: it refuses \(refused.count) file(s) (\(refused.map(\.line).joined(separator: "; "))); they stay in the spill area and '\(shown)' stays draining until what is in their way goes; `spillway status` shows them")
+                }
+                if Date().timeIntervalSince(lastMove) >= timeout {
+                    if terminal { print("") }
+                    let named = (progress.held ?? []).map(\.line).joined(separator: "; ")
+                    throw ValidationError("gave up waiting for the drain of '\(shown)' after \(String(format: "%g", timeout)) s with no file moved: \(progress.filesDeferred) file(s) wait (\(named)); '\(shown)' stays draining and the drain retries them every second; `spillway status` shows them")
+                }
+            }
             if let progress {
                 if terminal {
                     let line = progress.bar()

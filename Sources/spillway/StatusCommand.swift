@@ -74,6 +74,14 @@ struct StatusTable {
         if let notice = report.partitionNotice { lines.append("warning: \(notice)") }
         for c in report.containers {
             if let problem = c.problem { lines.append("\(c.name.isEmpty ? c.id : c.name): \(problem)") }
+            // What a drain that cannot finish is left with.
+            if c.state == .draining, let drain = c.drain, drain.phase == .waiting {
+                let shown = c.name.isEmpty ? c.id : c.name
+                lines.append("\(shown): draining, \(drain.summary)")
+                for file in drain.held ?? [] {
+                    lines.append("\(shown):   \(file.refused ? "refused" : "waiting for") \(file.line)")
+                }
+            }
         }
         return lines.joined(separator: "\n")
     }

@@ -75,6 +75,8 @@ public struct DrainProgress: Codable, Sendable, Equatable {
     public var bytesPerSecond: Double?
     public var etaSeconds: Double?
     public var problem: String?
+    /// The files the last pass left, with why (at most ``DrainProgressTracker/heldLimit``).
+    public var held: [DrainHeldFile]?
 
     public init(
         phase: Phase, filesTotal: Int, filesMoved: Int, filesDeferred: Int, bytesTotal: UInt64, bytesMoved: UInt64,
@@ -105,5 +107,49 @@ public struct DrainProgress: Codable, Sendable, Equatable {
         case updatedNanoseconds = "updated_ns"
         case bytesPerSecond = "bytes_per_second"
         case etaSeconds = "eta_seconds"
+        case held
+    }
+
+    /// The files left that can never move as they are (``DrainHeldFile/refused``).
+    public var refused: [DrainHeldFile] { (held ?? []).filter(\.refused) }
+}
+
+/// A file a drain pass left in the spill area, and why.
+public struct DrainHeldFile: Codable, Sendable, Equatable {
+    /// Relative to the container's root.
+    public var path: String
+    public var reason: String
+    /// The drain refuses it for safety: a name on its way is a symbolic link or another mount
+    /// (never followed or crossed), or a different file has its name on the main disk (two
+    /// copies are never merged by guessing). It stays in the spill area until what is in the way
+    /// goes; retrying alone never moves it. Otherwise it waits (a writer, a mapping, a mover)
+    /// and moves when that ends.
+    public var refused: Bool
+    /// The processes that hold it open, when that is why it waits.
+    public var holders: [DrainHolder]
+
+    public init(path: String, reason: String, refused: Bool = false, holders: [DrainHolder] = []) {
+        self.path = path
+        self.reason = reason
+        self.refused = refused
+        self.holders = holders
+    }
+
+    /// `dir/log: a process holds it open for writing (pid 42 python3)`.
+    public var line: String {
+        let who = holders.isEmpty ? "" : " (" + holders.map { "pid \($0.pid) \($0.command)" }.joined(separator: ", ") + ")"
+        return "\(path): \(reason)\(who)"
+    }
+}
+
+/// A process that holds a file open.
+public struct DrainHolder: Codable, Sendable, Equatable {
+    public var pid: Int32
+    /// Its command name (/proc/PID/comm).
+    public var command: String
+
+    public init(pid: Int32, command: String) {
+        self.pid = pid
+        self.command = command
     }
 }

@@ -5,7 +5,13 @@ extension DrainProgress {
         var text = "\(filesMoved)/\(filesTotal) files, \(ByteSize(bytes: bytesMoved))/\(ByteSize(bytes: bytesTotal))"
         if let rate = bytesPerSecond, rate.isFinite { text += ", \(ByteSize(bytes: UInt64(max(0, rate))))/s" }
         if let eta = etaSeconds, eta.isFinite, phase == .moving { text += ", ETA \(Self.duration(eta))" }
-        if filesDeferred > 0 { text += ", \(filesDeferred) waiting (open for writing or busy)" }
+        let refusedCount = refused.count
+        if filesDeferred > refusedCount {
+            let waiting = (held ?? []).filter { !$0.refused }
+            let named = waiting.count == 1 ? " for \(waiting[0].line)" : ""
+            text += ", \(filesDeferred - refusedCount) waiting" + named
+        }
+        if refusedCount > 0 { text += ", \(refusedCount) refused" }
         if phase == .failed, let problem { text += "; \(problem)" }
         return text
     }

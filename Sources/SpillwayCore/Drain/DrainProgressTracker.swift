@@ -14,6 +14,7 @@ public struct DrainProgressTracker: Sendable {
         progress.filesTotal = progress.filesMoved + files
         progress.bytesTotal = progress.bytesMoved &+ bytes
         progress.filesDeferred = 0
+        progress.held = nil
         progress.phase = .moving
         touch(time)
     }
@@ -31,11 +32,23 @@ public struct DrainProgressTracker: Sendable {
         touch(time)
     }
 
+    /// `file` was left for a later pass, or refused.
+    public mutating func deferred(_ file: DrainHeldFile, at time: Timestamp) {
+        if (progress.held ?? []).count < Self.heldLimit { progress.held = (progress.held ?? []) + [file] }
+        deferred(at: time)
+    }
+
+    /// Held files a progress names at most (the count covers them all).
+    public static let heldLimit = 20
+
     /// The phase changes (waiting for deferred files, done, stopped, failed with `problem`).
     public mutating func phase(_ phase: DrainProgress.Phase, problem: String? = nil, at time: Timestamp) {
         progress.phase = phase
         if let problem { progress.problem = problem }
-        if phase == .done { progress.filesDeferred = 0 }
+        if phase == .done {
+            progress.filesDeferred = 0
+            progress.held = nil
+        }
         touch(time)
     }
 

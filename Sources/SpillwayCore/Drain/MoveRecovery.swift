@@ -66,3 +66,49 @@ public enum MoveRecovery {
         return (steps, outcome)
     }
 }
+
+extension MoveRecovery {
+    /// One name of a hard-linked file whose move was cut short: the names of one inode move
+    /// together, their temporary files one inode in the destination directory tree, their
+    /// sources one inode.
+    public struct LinkedName: Sendable, Equatable {
+        /// The name in the destination is the copy.
+        public var placed: Bool
+        /// The name's temporary file (the copy) is still there.
+        public var tempPresent: Bool
+        /// The source under this name, compared without its change time (removing a sibling name
+        /// changes it).
+        public var source: Found
+
+        public init(placed: Bool, tempPresent: Bool, source: Found) {
+            self.placed = placed
+            self.tempPresent = tempPresent
+            self.source = source
+        }
+    }
+
+    /// How the moves of the names of one inode end, all alike. They finish (every name not in
+    /// place renamed from its temporary file, then every source removed) when one name at least
+    /// is in place, every name is in place or has its temporary file, and the source is the
+    /// version copied under every name (or gone where its name is in place: that name was past
+    /// its source's removal). Otherwise they roll back: every temporary name goes, and every name
+    /// in place whose source is still there (``rollBackRemovesDestination(_:)``).
+    public static func decideLinked(_ names: [LinkedName]) -> Outcome {
+        let sourceIntact = names.allSatisfy { name in
+            switch name.source {
+            case .ours(let changed, _): !changed
+            case .absent: name.placed
+            case .other: false
+            }
+        }
+        let complete = names.allSatisfy { $0.placed || $0.tempPresent }
+        return sourceIntact && complete && names.contains(where: \.placed) ? .finished : .rolledBack
+    }
+
+    /// In a roll-back of linked names: whether the name in place goes (its data is still in the
+    /// source); a name whose source is gone keeps its copy, its only one.
+    public static func rollBackRemovesDestination(_ name: LinkedName) -> Bool {
+        guard name.placed, case .ours = name.source else { return false }
+        return true
+    }
+}

@@ -30,8 +30,24 @@ extension DrainEngine {
     @discardableResult
     public func recover() throws -> RecoveryReport {
         var report = RecoveryReport()
-        for (id, intent) in try journal.pending(container: container) {
-            let outcome = recoverSupervisorMove(intent)
+        let pending = try journal.pending(container: container)
+        // The names of one inode moved together (their temporary files are one inode) end together.
+        var byTemp: [UInt64: [MoveIntent]] = [:]
+        for (_, intent) in pending where intent.phase == .ready {
+            if let inode = intent.tempInode { byTemp[inode, default: []].append(intent) }
+        }
+        var linked: Set<UInt64> = []
+        for (id, intent) in pending {
+            let outcome: String
+            if let inode = intent.tempInode, intent.phase == .ready, let group = byTemp[inode], group.count > 1 {
+                if linked.insert(inode).inserted {
+                    outcome = recoverLinkedMoves(group)
+                } else {
+                    outcome = "ended with its other names"
+                }
+            } else {
+                outcome = recoverSupervisorMove(intent)
+            }
             try journal.finish([id])
             report.supervisorMoves += 1
             report.outcomes.append("\(intent.relativePath): \(outcome)")
@@ -72,6 +88,53 @@ extension DrainEngine {
             }
         }
         return decision.outcome.rawValue
+    }
+
+    /// The supervisor's moves of the names of one inode (hard links), cut short: their temporary
+    /// files are one inode in the tree, their sources one inode in the spill area. They end
+    /// together, as ``MoveRecovery/decideLinked(_:)`` decides.
+    func recoverLinkedMoves(_ group: [MoveIntent]) -> String {
+        struct Name {
+            let intent: MoveIntent
+            let tempInode: UInt64
+            let name: String
+            let tree: HeldDirectory?
+            let spill: HeldDirectory?
+            var state: MoveRecovery.LinkedName
+        }
+        var names: [Name] = []
+        for intent in group {
+            let (parent, name) = Self.split(intent.relativePath)
+            guard ShimMoveIntent.isSafeRelativePath(intent.relativePath), ShimMoveIntent.isProtocolName(intent.tempName),
+                  !intent.tempName.contains("/"), let tempInode = intent.tempInode else { continue }
+            let tree = try? tree.directory(parent)
+            let spill = try? spill.directory(parent)
+            let placed = (try? tree?.status(name)).flatMap { $0 }.map { UInt64($0.st_ino) == tempInode } ?? false
+            let tempPresent = (try? tree?.status(intent.tempName)).flatMap { $0 }.map { UInt64($0.st_ino) == tempInode } ?? false
+            var expected = intent.source
+            expected.ctimeNanoseconds = 0
+            names.append(Name(intent: intent, tempInode: tempInode, name: name, tree: tree, spill: spill,
+                              state: MoveRecovery.LinkedName(placed: placed, tempPresent: tempPresent,
+                                                             source: Self.found(spill, name, expected: expected))))
+        }
+        if MoveRecovery.decideLinked(names.map(\.state)) == .finished {
+            for index in names.indices where !names[index].state.placed {
+                guard let tree = names[index].tree else { continue }
+                names[index].state.placed = (try? tree.renameNoReplace(names[index].intent.tempName, to: tree, names[index].name)) != nil
+            }
+            // Every name in place and on disk before any source goes; a name that could not go
+            // into place (the container made one meanwhile) rolls the group back below.
+            if names.allSatisfy(\.state.placed) {
+                try? tree.syncFilesystem()
+                for name in names { _ = try? name.spill?.remove(name.name, ifInode: name.intent.source.inode) }
+                return "\(MoveRecovery.Outcome.finished.rawValue) with \(names.count) names"
+            }
+        }
+        for name in names {
+            _ = try? name.tree?.remove(name.intent.tempName, ifInode: name.tempInode)
+            if MoveRecovery.rollBackRemovesDestination(name.state) { _ = try? name.tree?.remove(name.name, ifInode: name.tempInode) }
+        }
+        return "\(MoveRecovery.Outcome.rolledBack.rawValue) with \(names.count) names"
     }
 
     /// What is at `name` in `directory`, against the version `expected` (ctime compared only when

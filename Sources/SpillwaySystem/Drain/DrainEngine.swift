@@ -57,7 +57,8 @@ public final class DrainEngine: @unchecked Sendable {
     public enum Report: Sendable {
         case planned(files: Int, bytes: UInt64)
         case moved(files: Int, bytes: UInt64)
-        case deferred(path: String, reason: String)
+        /// `file` (its path, why, and whether it is refused) was left in the spill area.
+        case deferred(DrainHeldFile)
     }
 
     /// What a pass did.
@@ -76,6 +77,8 @@ public final class DrainEngine: @unchecked Sendable {
     let journal: any MoveJournal
     public var options: Options
     static let origin = SPILLWAY_ORIGIN_XATTR
+    /// The spill area's regular files with more than one name, found by the last listing.
+    var hardLinks = HardLinks()
     private let tempStem = String(UInt64.random(in: 0...UInt64.max), radix: 36)
     private let pid = getpid()
     /// Runs the batches' tails, one at a time.
@@ -108,12 +111,12 @@ public final class DrainEngine: @unchecked Sendable {
     /// else while it is read is skipped this pass). Movers' own files are listed too; the plan
     /// leaves them out.
     public func listing() throws -> [SpillEntry] {
-        try list(spill, depth: 0)
+        try list(spill, prefix: "", depth: 0)
     }
 
     /// The entries of `directory`; the subdirectories of the spill area's top are read on
     /// ``Options/copyWorkers`` threads at once (a deeper one on the thread that found it).
-    private func list(_ directory: HeldDirectory, depth: Int) throws -> [SpillEntry] {
+    private func list(_ directory: HeldDirectory, prefix: String, depth: Int) throws -> [SpillEntry] {
         guard depth < 4096 else { return [] }
         var entries: [SpillEntry] = []
         var subdirectories: [(index: Int, directory: HeldDirectory)] = []
@@ -126,6 +129,7 @@ public final class DrainEngine: @unchecked Sendable {
                 entries.append(SpillEntry(name: name, kind: .directory, children: []))
             case S_IFREG:
                 entries.append(SpillEntry(name: name, kind: .regular, size: UInt64(st.st_size)))
+                if st.st_nlink > 1 { hardLinks.found(prefix + name, st) }
             case S_IFLNK:
                 entries.append(SpillEntry(name: name, kind: .symlink))
             default:
@@ -133,11 +137,14 @@ public final class DrainEngine: @unchecked Sendable {
             }
         }
         if depth > 0 || subdirectories.count < 2 {
-            for (index, child) in subdirectories { entries[index].children = try list(child, depth: depth + 1) }
+            for (index, child) in subdirectories {
+                entries[index].children = try list(child, prefix: prefix + entries[index].name + "/", depth: depth + 1)
+            }
             return entries
         }
+        let names = entries.map(\.name)
         let listed = Self.concurrently(&subdirectories, workers: options.copyWorkers) { subdirectory, _ -> Result<[SpillEntry], any Error>? in
-            Result { try self.list(subdirectory.directory, depth: depth + 1) }
+            Result { try self.list(subdirectory.directory, prefix: prefix + names[subdirectory.index] + "/", depth: depth + 1) }
         }
         for (subdirectory, children) in zip(subdirectories, listed) {
             entries[subdirectory.index].children = try children!.get()
@@ -156,7 +163,9 @@ public final class DrainEngine: @unchecked Sendable {
     ///   cannot be written; single files that fail are deferred instead.
     public func runPass(report: (Report) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> PassResult {
         _ = try recover()
+        hardLinks = HardLinks()
         let plan = DrainPlan(entries: try listing())
+        var groups = hardLinks.groups()
         report(.planned(files: plan.filesTotal, bytes: plan.bytesTotal))
         var result = PassResult()
         let mapped = MappedFiles.scan(superblock: spillSuperblock)
@@ -179,17 +188,21 @@ public final class DrainEngine: @unchecked Sendable {
                 } catch {
                     blocked.append(path)
                     result.deferred[path] = "\(error)"
-                    report(.deferred(path: path, reason: "\(error)"))
+                    report(Self.deferral(path, error))
                 }
             case .move(let path, _, let size):
                 if isBlocked(path) { continue }
                 do {
                     let (parent, name) = Self.split(path)
-                    batch.candidates.append(Candidate(path: path, name: name, pair: try directories.pair(parent)))
-                    batch.bytes &+= size
+                    let candidate = Candidate(path: path, name: name, pair: try directories.pair(parent), linkGroup: groups.group(of: path))
+                    // The names of one inode go in one batch, together, once all are listed.
+                    let ready = groups.add(candidate)
+                    batch.candidates += ready
+                    if !ready.isEmpty, groups.isIdle { batch.leaves += groups.takeHeldLeaves() }
+                    batch.bytes &+= ready.isEmpty ? 0 : size
                 } catch {
                     result.deferred[path] = "\(error)"
-                    report(.deferred(path: path, reason: "\(error)"))
+                    report(Self.deferral(path, error))
                 }
                 if batch.candidates.count >= options.batchFiles || batch.bytes >= options.batchBytes {
                     try flush(&batch, after: &tail, mapped: mapped, result: &result, report: report)
@@ -197,10 +210,20 @@ public final class DrainEngine: @unchecked Sendable {
                 }
             case .leaveDirectory(let path):
                 if isBlocked(path) || blocked.contains(path) { continue }
+                // While names of an inode wait for their siblings, the directories they are in
+                // are left only after them.
+                guard groups.isIdle else {
+                    groups.holdLeave((path, entered.removeValue(forKey: path)))
+                    continue
+                }
                 batch.leaves.append((path, entered.removeValue(forKey: path)))
                 if batch.candidates.isEmpty { try flush(&batch, after: &tail, mapped: mapped, result: &result, report: report) }
             }
         }
+        // Names whose siblings the pass did not list (outside what it could enter, or made
+        // meanwhile) still go together.
+        batch.candidates += groups.takeIncomplete()
+        batch.leaves += groups.takeHeldLeaves()
         try flush(&batch, after: &tail, mapped: mapped, result: &result, report: report)
         try join(&tail, into: &result, report: report)
         result.empty = try spill.entries().isEmpty
@@ -228,31 +251,101 @@ public final class DrainEngine: @unchecked Sendable {
     }
 
     /// Why a file is left for a later pass.
-    struct Deferral: Error {
+    struct Deferral: Error, CustomStringConvertible {
         let reason: String
+        /// Refused for safety rather than waiting: see ``DrainHeldFile/refused``.
+        var refused = false
+        /// Who holds it open, when a writer is why it waits.
+        var holders: [DrainHolder] = []
+        /// The inode a writer holds (its holders are looked up once per batch).
+        var held: stat?
+        var description: String { reason }
+
+        init(reason: String, refused: Bool = false, held: stat? = nil) {
+            self.reason = reason
+            self.refused = refused
+            self.held = held
+        }
+
+        /// Why `error` leaves a file: a symbolic link or another mount on the way (openat2's
+        /// RESOLVE_NO_SYMLINKS / RESOLVE_NO_XDEV answers) is a refusal, anything else a wait.
+        init(_ error: any Error) {
+            if let deferral = error as? Deferral {
+                self = deferral
+            } else if let system = error as? SystemError {
+                self.init(reason: "\(system)", refused: system.syscall == "openat2"
+                    && (system.errno == .tooManySymbolicLinkLevels || system.errno == .improperLink))
+            } else {
+                self.init(reason: "\(error)")
+            }
+        }
+    }
+
+    /// The report of `path` left for `error`.
+    static func deferral(_ path: String, _ error: any Error) -> Report {
+        let deferral = Deferral(error)
+        return .deferred(DrainHeldFile(path: path, reason: deferral.reason, refused: deferral.refused, holders: deferral.holders))
+    }
+
+    /// The indices of `items` that share an inode (a hard-link group) with one at `failed`:
+    /// the names of an inode move together or not at all.
+    static func groupMates(of failed: [Int], in items: [PendingMove]) -> [Int] {
+        let groups = Set(failed.map { items[$0].linkOf ?? items[$0].path })
+        let failedSet = Set(failed)
+        return items.indices.filter { !failedSet.contains($0) && groups.contains(items[$0].linkOf ?? items[$0].path) }
     }
 
     /// Opens, locks and checks the batch's entries, several at once; those that are gone are
     /// dropped, those that must wait are reported.
     private func prepareAll(_ candidates: [Candidate], mapped: MappedFiles, result: inout PassResult,
                             report: (Report) -> Void) -> [PendingMove] {
-        var slots = candidates.map { Prepared(candidate: $0) }
+        // The first name of each hard-link group is opened, locked and checked like any file; the
+        // others after it, as links to its copy.
+        var firstOfGroup: [Int: String] = [:]
+        var followers: [Candidate] = []
+        var leading: [Candidate] = []
+        for candidate in candidates {
+            if let group = candidate.linkGroup, firstOfGroup[group] != nil {
+                followers.append(candidate)
+            } else {
+                if let group = candidate.linkGroup { firstOfGroup[group] = candidate.path }
+                leading.append(candidate)
+            }
+        }
+        var slots = leading.map { Prepared(candidate: $0) }
         _ = Self.concurrently(&slots, workers: options.copyWorkers) { slot, _ -> Void? in
             do {
                 slot.item = try self.prepare(slot.candidate, mapped: mapped)
-            } catch let deferral as Deferral {
-                slot.problem = deferral.reason
             } catch {
-                slot.problem = "\(error)"
+                slot.problem = Deferral(error)
             }
             return nil
+        }
+        // Who holds the files writers keep: one look at every process for the batch.
+        let held = slots.compactMap { $0.problem?.held }
+        if !held.isEmpty {
+            let holders = FileHolders.scan(held)
+            for index in slots.indices {
+                if let st = slots[index].problem?.held { slots[index].problem?.holders = holders[FileHolders.key(st)] ?? [] }
+            }
+        }
+        let leaders = Dictionary(slots.map { ($0.candidate.path, $0) }) { first, _ in first }
+        for candidate in followers {
+            var slot = Prepared(candidate: candidate)
+            do {
+                slot.item = try prepareLink(candidate, of: leaders[firstOfGroup[candidate.linkGroup!]!]!)
+            } catch {
+                slot.problem = Deferral(error)
+            }
+            slots.append(slot)
         }
         var items: [PendingMove] = []
         items.reserveCapacity(slots.count)
         for slot in slots {
             if let problem = slot.problem {
-                result.deferred[slot.candidate.path] = problem
-                report(.deferred(path: slot.candidate.path, reason: problem))
+                result.deferred[slot.candidate.path] = problem.reason
+                report(.deferred(DrainHeldFile(path: slot.candidate.path, reason: problem.reason, refused: problem.refused,
+                                               holders: problem.holders)))
             } else if let item = slot.item {
                 items.append(item)
             }
@@ -288,7 +381,7 @@ public final class DrainEngine: @unchecked Sendable {
             }
             switch spillway_ofd_lock_present(data, Self.writerMark, Self.writerMarkSpan) {
             case 0: break
-            case 1: throw Deferral(reason: "a process holds it open for writing")
+            case 1: throw Deferral(reason: "a process holds it open for writing", held: st)
             default:
                 throw SystemError("check the writers of", path: pair.spill.path(name), syscall: "fcntl(F_OFD_GETLK)", errno: Errno(rawValue: errno))
             }
@@ -306,6 +399,27 @@ public final class DrainEngine: @unchecked Sendable {
         default:
             item.kind = .special
         }
+        crash(.locked, path)
+        return item
+    }
+
+    /// Opens and checks a second name of the inode `leader` moves: it will be a hard link to the
+    /// leader's copy. It waits when the leader waits or when the name is no longer that inode.
+    private func prepareLink(_ candidate: Candidate, of leader: Prepared) throws -> PendingMove? {
+        let (path, name, pair) = (candidate.path, candidate.name, candidate.pair)
+        if let problem = leader.problem { throw Deferral(reason: "another name of it, \(leader.candidate.path), waits: \(problem)") }
+        guard let first = leader.item else { throw Deferral(reason: "another name of it, \(leader.candidate.path), changed") }
+        let opened = Result { () throws(SystemError) in try pair.spill.pathDescriptor(name) }
+        if case .failure(let error) = opened, error.errno == .noSuchFileOrDirectory { return nil }
+        let handle = try opened.get()
+        var item = PendingMove(path: path, name: name, pair: pair, handle: handle)
+        let st = try Descriptors.status(handle, path: pair.spill.path(name))
+        guard st.st_mode & S_IFMT == S_IFREG, st.st_ino == first.status.st_ino, st.st_dev == first.status.st_dev else {
+            throw Deferral(reason: "it is no longer another name of \(leader.candidate.path)")
+        }
+        item.status = first.status
+        item.kind = .regular
+        item.linkOf = first.path
         crash(.locked, path)
         return item
     }
@@ -367,9 +481,14 @@ public final class DrainEngine: @unchecked Sendable {
         for (index, error) in makeCopies(&items) {
             failed.append(index)
             result.deferred[items[index].path] = "\(error)"
-            report(.deferred(path: items[index].path, reason: "\(error)"))
+            report(Self.deferral(items[index].path, error))
         }
-        try abandon(&items, failed)
+        for index in Self.groupMates(of: failed, in: items) {
+            failed.append(index)
+            result.deferred[items[index].path] = "another name of it could not be copied"
+            report(.deferred(DrainHeldFile(path: items[index].path, reason: "another name of it could not be copied")))
+        }
+        try abandon(&items, failed.sorted())
     }
 
     /// Steps 3 to 6 for a batch whose copies are made: barrier, rename, barrier, re-check,
@@ -399,7 +518,17 @@ public final class DrainEngine: @unchecked Sendable {
             let reason = error.errno == .fileExists
                 ? "\(items[index].pair.tree.path(items[index].name)) exists on the main disk too; remove one of the two copies" : "\(error)"
             result.deferred[items[index].path] = reason
-            report(.deferred(path: items[index].path, reason: reason))
+            // A different file under its name on the main disk: never merged by guessing, so retrying
+            // alone never moves it.
+            report(.deferred(DrainHeldFile(path: items[index].path, reason: reason, refused: error.errno == .fileExists || Deferral(error).refused)))
+        }
+        // A hard link that could not go into place keeps its other names where they were too.
+        for index in Self.groupMates(of: failed, in: items) {
+            if items[index].renamed { _ = try? items[index].pair.tree.remove(items[index].name, ifInode: items[index].tempInode) }
+            items[index].renamed = false
+            failed.append(index)
+            result.deferred[items[index].path] = "another name of it could not be moved back"
+            report(.deferred(DrainHeldFile(path: items[index].path, reason: "another name of it could not be moved back")))
         }
         try tree.syncFilesystem()
         for item in items where item.renamed { crash(.destinationSynced, item.path) }
@@ -414,7 +543,7 @@ public final class DrainEngine: @unchecked Sendable {
             items[index].renamed = false
             failed.append(index)
             result.deferred[items[index].path] = "it changed while it was copied; it is copied again later"
-            report(.deferred(path: items[index].path, reason: "it changed while it was copied"))
+            report(.deferred(DrainHeldFile(path: items[index].path, reason: "it changed while it was copied")))
         }
         try abandon(&items, Array(Set(failed)).sorted())
         guard !items.isEmpty else { return }
@@ -462,6 +591,7 @@ public final class DrainEngine: @unchecked Sendable {
         methods.initialize(repeating: 0, count: options.copyWorkers)
         defer { methods.deallocate() }
         let errors = Self.concurrently(&items, workers: options.copyWorkers) { item, worker -> (any Error)? in
+            guard item.linkOf == nil else { return nil }  // linked below, once its copy is made
             do {
                 try self.makeCopy(&item, method: &methods[worker])
                 return nil
@@ -469,7 +599,28 @@ public final class DrainEngine: @unchecked Sendable {
                 return error
             }
         }
-        return errors.enumerated().compactMap { index, error in error.map { (index, $0) } }
+        var failed = errors.enumerated().compactMap { index, error in error.map { (index, $0) } }
+        // The other names of a copied inode: hard links to its temporary file, under temporary
+        // names of their own in their own directories.
+        let copies = Dictionary(items.enumerated().filter { $0.element.linkOf == nil }.map { ($0.element.path, $0.offset) }) { first, _ in first }
+        let failedIndices = Set(failed.map(\.0))
+        for index in items.indices {
+            guard let of = items[index].linkOf else { continue }
+            guard let leader = copies[of], !failedIndices.contains(leader), items[leader].tempInode != 0 else {
+                failed.append((index, Deferral(reason: "another name of it, \(of), could not be copied")))
+                continue
+            }
+            do {
+                try items[leader].pair.tree.link(items[leader].tempName, to: items[index].pair.tree, items[index].tempName)
+                items[index].tempInode = items[leader].tempInode
+                crash(.tempCreated, items[index].path)
+                crash(.dataCopied, items[index].path)
+                crash(.metadataSet, items[index].path)
+            } catch {
+                failed.append((index, error))
+            }
+        }
+        return failed.sorted { $0.0 < $1.0 }
     }
 
     /// Runs `body` on every element of `items` on up to `workers` threads and returns its
@@ -685,6 +836,9 @@ struct PendingMove {
     var tempInode: UInt64 = 0
     var journalID: Int64 = 0
     var renamed = false
+    /// For a second name of an inode: the path of the item that copies it; this one is linked to
+    /// that copy.
+    var linkOf: String?
     private let closer: Closer
 
     init(path: String, name: String, pair: DirectoryPair, handle: FileDescriptor) {
@@ -722,13 +876,15 @@ struct Candidate {
     let path: String
     let name: String
     let pair: DirectoryPair
+    /// Its hard-link group (``LinkGroups``): another name of the same inode is in the batch.
+    var linkGroup: Int?
 }
 
 /// A candidate after ``DrainEngine/prepare(_:mapped:)``: ready to move, gone, or waiting.
 struct Prepared {
     let candidate: Candidate
     var item: PendingMove?
-    var problem: String?
+    var problem: DrainEngine.Deferral?
 }
 
 /// Hands out runs of indices to threads, in order.

@@ -42,7 +42,10 @@ public final class HeldDirectory: @unchecked Sendable {
     func openat2(_ relative: String, flags: Int32, mode: mode_t = 0) throws(SystemError) -> FileDescriptor {
         let raw = spillway_openat2(fd.rawValue, relative, UInt64(flags | O_NOFOLLOW | O_CLOEXEC), UInt64(mode), Self.resolve)
         guard raw >= 0 else {
-            let err = Errno(rawValue: errno)
+            var err = Errno(rawValue: errno)
+            // O_NOFOLLOW on a symlink where a directory is asked for says ENOTDIR: tell it apart
+            // from a plain file in the way, since a symlink is never followed, whatever comes.
+            if err == .notDirectory, symlinkOnTheWay(relative) { err = .tooManySymbolicLinkLevels }
             let hint: String? = switch err {
             case .tooManySymbolicLinkLevels: "a symbolic link is in the way, which Spillway never follows in a container's tree"
             case .improperLink: "it is on another mount, which Spillway never crosses in a container's tree"
@@ -51,6 +54,26 @@ public final class HeldDirectory: @unchecked Sendable {
             throw SystemError("open", path: path(relative), syscall: "openat2", errno: err, hint: hint)
         }
         return FileDescriptor(rawValue: raw)
+    }
+
+    /// Whether a component of `relative` is a symbolic link (each looked at with an `*at` call on
+    /// one name, `AT_SYMLINK_NOFOLLOW`, in its parent opened beneath this directory).
+    private func symlinkOnTheWay(_ relative: String) -> Bool {
+        let parts = relative.split(separator: "/").map(String.init)
+        var parent = fd.rawValue
+        var opened: [Int32] = []
+        defer { opened.forEach { _ = close($0) } }
+        for (index, part) in parts.enumerated() {
+            var st = stat()
+            guard fstatat(parent, part, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return false }
+            if st.st_mode & S_IFMT == S_IFLNK { return true }
+            guard index < parts.count - 1, st.st_mode & S_IFMT == S_IFDIR else { return false }
+            let next = spillway_openat2(parent, part, UInt64(SPILLWAY_O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), 0, Self.resolve)
+            guard next >= 0 else { return false }
+            opened.append(next)
+            parent = next
+        }
+        return false
     }
 
     /// The directory at `relative` beneath this one.
@@ -105,6 +128,14 @@ public final class HeldDirectory: @unchecked Sendable {
     func renameNoReplace(_ name: String, to target: HeldDirectory, _ newName: String) throws(SystemError) {
         guard spillway_renameat2(fd.rawValue, name, target.fd.rawValue, newName, UInt32(RENAME_NOREPLACE)) == 0 else {
             throw SystemError("rename \(path(name)) to", path: target.path(newName), syscall: "renameat2", errno: Errno(rawValue: errno))
+        }
+    }
+
+    /// linkat(2) of `name` here (one plain name, never followed) as `newName` in `target`, never
+    /// replacing: a second name of the same inode.
+    func link(_ name: String, to target: HeldDirectory, _ newName: String) throws(SystemError) {
+        guard !name.contains("/"), !newName.contains("/"), linkat(fd.rawValue, name, target.fd.rawValue, newName, 0) == 0 else {
+            throw SystemError("link \(path(name)) as", path: target.path(newName), syscall: "linkat", errno: Errno(rawValue: name.contains("/") || newName.contains("/") ? EINVAL : errno))
         }
     }
 
