@@ -13,7 +13,8 @@
  * comparison); otherwise the library writes the buffered bytes and then the caller's own with
  * write() (write.c: the move while `spilling`, the rescue in every state), leaves the buffer
  * empty exactly as libc's own flush does, and lets libc copy what fits. The printf family
- * formats into a buffer first (vsnprintf: the length is then known) and takes the same path.
+ * lets libc format into the stream's buffer with the descriptor set aside (sw_vprint); a text
+ * that would need a flush is formatted again here and takes the same path.
  * A flush that fails even after the rescue marks the stream's error and drops its buffer, as
  * libc does. Streams without a descriptor (fmemopen, open_memstream, fopencookie), wide
  * streams, and read/write streams holding read-ahead are left to libc.
@@ -34,6 +35,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#ifdef __GLIBC__
+#include <sys/single_threaded.h>
+#endif
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -352,8 +356,50 @@ static int sw_libc_vfprintf(FILE *fp, int fd, int flag, const char *fmt, va_list
     return flag >= 0 ? SW_REAL(__vfprintf_chk)(fp, flag, fmt, ap) : SW_REAL(vfprintf)(fp, fmt, ap);
 }
 
+/*
+ * The printf family into a stream. libc formats straight into the stream's buffer (its own
+ * speed) with the stream's descriptor swapped for -1 while it does: a text that fits the room
+ * left needs no flush; one that does not makes libc's flush fail on -1 (EBADF), which leaves
+ * the buffered bytes where they were, and libc stops formatting. The stream is then put back
+ * as it was before the call and the text formatted again here (sw_vformat), so its flush goes
+ * through write(). The caller holds no lock; this takes the stream's.
+ */
 static int sw_vprint(FILE *fp, int flag, const char *fmt, va_list ap) {
-    return sw_vformat(fp, -1, flag, fmt, ap, sw_libc_vfprintf);
+    if (!sw_owned(fp)) return sw_libc_vfprintf(fp, -1, flag, fmt, ap);
+    /* One thread: nobody else can see the descriptor set aside (glibc's own test). */
+    int lock = !__libc_single_threaded;
+    if (lock) flockfile(fp);
+    int r;
+    int flags = fp->_flags;
+    if (!(flags & (SW_IO_LINE_BUF | SW_IO_UNBUFFERED | _IO_ERR_SEEN)) && (flags & SW_IO_CURRENTLY_PUTTING) &&
+        fp->_IO_read_end == fp->_IO_write_base) {
+        char *write_base = fp->_IO_write_base, *write_ptr = fp->_IO_write_ptr, *write_end = fp->_IO_write_end;
+        char *read_base = fp->_IO_read_base, *read_ptr = fp->_IO_read_ptr, *read_end = fp->_IO_read_end;
+        int fd = fp->_fileno, saved_errno = errno;
+        va_list again;
+        va_copy(again, ap);
+        fp->_fileno = -1;
+        r = flag >= 0 ? SW_REAL(__vfprintf_chk)(fp, flag, fmt, again) : SW_REAL(vfprintf)(fp, fmt, again);
+        va_end(again);
+        fp->_fileno = fd;
+        if (SW_UNLIKELY(fp->_flags & _IO_ERR_SEEN)) {
+            /* libc tried to flush: nothing reached a file; back to the stream before the call
+             * (a failed flush adds nothing to _offset). */
+            fp->_flags = flags;
+            fp->_IO_read_base = read_base;
+            fp->_IO_read_ptr = read_ptr;
+            fp->_IO_read_end = read_end;
+            fp->_IO_write_base = write_base;
+            fp->_IO_write_ptr = write_ptr;
+            fp->_IO_write_end = write_end;
+            errno = saved_errno;
+            r = sw_vformat(fp, -1, flag, fmt, ap, sw_libc_vfprintf);
+        }
+    } else {
+        r = sw_vformat(fp, -1, flag, fmt, ap, sw_libc_vfprintf);
+    }
+    if (lock) funlockfile(fp);
+    return r;
 }
 
 SW_EXPORT int vfprintf(FILE *fp, const char *fmt, va_list ap) {
