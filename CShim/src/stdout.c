@@ -6,9 +6,9 @@
  * be rescued from EDQUOT/ENOSPC. The two C libraries are served differently:
  *
  * glibc: the library takes the flush out of libc's hands. Each output entry point (fwrite,
- * fputs, fputc/putc, putchar, puts, the printf family with its __*_chk forms, their _unlocked
- * forms, __overflow behind the inline putc_unlocked macro, fflush, fclose, the seeks, and the
- * flush at exit) holds the stream's lock and looks at the stream's buffer pointers: when the
+ * fputs, fputc/putc, putchar, puts, putw, the printf family with its __*_chk forms, their
+ * _unlocked forms, __overflow behind the inline putc_unlocked macro, fflush, fclose, fcloseall,
+ * pclose, the seeks, the setvbuf family, the old _IO_* names, and the flush at exit) holds the stream's lock and looks at the stream's buffer pointers: when the
  * bytes fit in the room left, libc only copies them (no system call can happen, one
  * comparison); otherwise the library writes the buffered bytes and then the caller's own with
  * write() (write.c: the move while `spilling`, the rescue in every state), leaves the buffer
@@ -487,6 +487,22 @@ SW_DRAIN_FIRST(int, fseeko, (FILE * fp, off_t off, int whence), (fp, off, whence
 SW_DRAIN_FIRST(int, fsetpos, (FILE * fp, const fpos_t *pos), (fp, pos))
 SW_DRAIN_FIRST(void, rewind, (FILE * fp), (fp))
 
+SW_DRAIN_FIRST(int, setvbuf, (FILE * fp, char *buf, int mode, size_t size), (fp, buf, mode, size))
+SW_DRAIN_FIRST(void, setbuffer, (FILE * fp, char *buf, size_t size), (fp, buf, size))
+SW_DRAIN_FIRST(void, setbuf, (FILE * fp, char *buf), (fp, buf))
+SW_DRAIN_FIRST(void, setlinebuf, (FILE * fp), (fp))
+SW_DRAIN_FIRST(int, pclose, (FILE * fp), (fp))
+
+SW_REAL_DECL(int, fcloseall, (void));
+SW_EXPORT int fcloseall(void) {
+    sw_drain_all_streams(1);
+    return SW_REAL(fcloseall)();
+}
+
+SW_EXPORT int putw(int w, FILE *fp) {
+    return SW_LOCKED(fp, sw_put(fp, (const char *)&w, sizeof w) == sizeof w ? 0 : EOF);
+}
+
 SW_EXPORT int fseeko64(FILE *, off_t, int) __attribute__((alias("fseeko")));
 SW_EXPORT int fsetpos64(FILE *, const fpos64_t *) __attribute__((alias("fsetpos")));
 
@@ -506,6 +522,19 @@ void sw_stdio_before_reopen(FILE *fp) {
     sw_drain_owned(fp);
     funlockfile(fp);
 }
+
+/* glibc's old libio names of the same functions (still exported for old binaries). */
+SW_EXPORT size_t _IO_fwrite(const void *, size_t, size_t, FILE *) __attribute__((alias("fwrite"), copy(fwrite)));
+SW_EXPORT int _IO_fputs(const char *, FILE *) __attribute__((alias("fputs"), copy(fputs)));
+SW_EXPORT int _IO_puts(const char *) __attribute__((alias("puts"), copy(puts)));
+SW_EXPORT int _IO_putc(int, FILE *) __attribute__((alias("fputc"), copy(fputc)));
+SW_EXPORT int _IO_fprintf(FILE *, const char *, ...) __attribute__((alias("fprintf"), copy(fprintf)));
+SW_EXPORT int _IO_printf(const char *, ...) __attribute__((alias("printf"), copy(printf)));
+SW_EXPORT int _IO_vfprintf(FILE *, const char *, va_list) __attribute__((alias("vfprintf"), copy(vfprintf)));
+SW_EXPORT int _IO_fflush(FILE *) __attribute__((alias("fflush"), copy(fflush)));
+SW_EXPORT int _IO_fclose(FILE *) __attribute__((alias("fclose"), copy(fclose)));
+SW_EXPORT int _IO_setvbuf(FILE *, char *, int, size_t) __attribute__((alias("setvbuf"), copy(setvbuf)));
+SW_EXPORT void _IO_setbuffer(FILE *, char *, size_t) __attribute__((alias("setbuffer"), copy(setbuffer)));
 
 /* glibc flushes every stream at exit (_IO_cleanup) after the destructors: write them out
  * here first. */
