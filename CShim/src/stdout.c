@@ -16,8 +16,9 @@
  * lets libc format into the stream's buffer with the descriptor set aside (sw_vprint); a text
  * that would need a flush is formatted again here and takes the same path.
  * A flush that fails even after the rescue marks the stream's error and drops its buffer, as
- * libc does. Streams without a descriptor (fmemopen, open_memstream, fopencookie), wide
- * streams, and read/write streams holding read-ahead are left to libc.
+ * libc does. Wide streams: see "wide-oriented streams" below. Streams without a descriptor
+ * (fmemopen, open_memstream, fopencookie) and read/write streams holding read-ahead are left
+ * to libc.
  *
  * musl: each FILE carries its own `write` function, which every flush calls (fwrite, the
  * printf family, fputc, fflush, fclose and the flush at exit alike). Streams opened with
@@ -38,8 +39,11 @@
 #ifdef __GLIBC__
 #include <sys/single_threaded.h>
 #endif
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "real.h"
 
@@ -402,45 +406,192 @@ static int sw_vprint(FILE *fp, int flag, const char *fmt, va_list ap) {
     return r;
 }
 
-SW_EXPORT int vfprintf(FILE *fp, const char *fmt, va_list ap) {
-    return sw_vprint(fp, -1, fmt, ap);
-}
+/* The eight entry points of a printf family over `impl` (fp, flag or -1, format, va_list). */
+#define SW_PRINT_FAMILY(ch, impl, vf, v, vf_chk, v_chk, f, p, f_chk, p_chk)                                        \
+    SW_EXPORT int vf(FILE *fp, const ch *fmt, va_list ap) { return impl(fp, -1, fmt, ap); }                       \
+    SW_EXPORT int v(const ch *fmt, va_list ap) { return impl(stdout, -1, fmt, ap); }                               \
+    SW_EXPORT int vf_chk(FILE *fp, int flag, const ch *fmt, va_list ap) { return impl(fp, flag < 0 ? 0 : flag, fmt, ap); } \
+    SW_EXPORT int v_chk(int flag, const ch *fmt, va_list ap) { return impl(stdout, flag < 0 ? 0 : flag, fmt, ap); } \
+    SW_EXPORT int f(FILE *fp, const ch *fmt, ...) { SW_VARIADIC(impl(fp, -1, fmt, ap)); }                          \
+    SW_EXPORT int p(const ch *fmt, ...) { SW_VARIADIC(impl(stdout, -1, fmt, ap)); }                                \
+    SW_EXPORT int f_chk(FILE *fp, int flag, const ch *fmt, ...) { SW_VARIADIC(impl(fp, flag < 0 ? 0 : flag, fmt, ap)); } \
+    SW_EXPORT int p_chk(int flag, const ch *fmt, ...) { SW_VARIADIC(impl(stdout, flag < 0 ? 0 : flag, fmt, ap)); }
 
-SW_EXPORT int vprintf(const char *fmt, va_list ap) {
-    return sw_vprint(stdout, -1, fmt, ap);
-}
-
-SW_EXPORT int __vfprintf_chk(FILE *fp, int flag, const char *fmt, va_list ap) {
-    return sw_vprint(fp, flag < 0 ? 0 : flag, fmt, ap);
-}
-
-SW_EXPORT int __vprintf_chk(int flag, const char *fmt, va_list ap) {
-    return sw_vprint(stdout, flag < 0 ? 0 : flag, fmt, ap);
-}
-
-
-SW_EXPORT int fprintf(FILE *fp, const char *fmt, ...) {
-    SW_VARIADIC(sw_vprint(fp, -1, fmt, ap));
-}
-
-SW_EXPORT int printf(const char *fmt, ...) {
-    SW_VARIADIC(sw_vprint(stdout, -1, fmt, ap));
-}
-
-SW_EXPORT int __fprintf_chk(FILE *fp, int flag, const char *fmt, ...) {
-    SW_VARIADIC(sw_vprint(fp, flag < 0 ? 0 : flag, fmt, ap));
-}
-
-SW_EXPORT int __printf_chk(int flag, const char *fmt, ...) {
-    SW_VARIADIC(sw_vprint(stdout, flag < 0 ? 0 : flag, fmt, ap));
-}
+SW_PRINT_FAMILY(char, sw_vprint, vfprintf, vprintf, __vfprintf_chk, __vprintf_chk, fprintf, printf, __fprintf_chk, __printf_chk)
 
 /* ---- flushes, closes, seeks, exit ---------------------------------------------------- */
 
 /* Write out a stream's buffer before libc's own call on it (the caller holds the lock). */
+static void sw_drain_wide(FILE *fp);
+
 static void sw_drain_owned(FILE *fp) {
     if (sw_owned(fp)) sw_drain(fp);
+    else if (fp->_fileno >= 0 && fp->_mode > 0) sw_drain_wide(fp);
 }
+
+/* ---- wide-oriented streams ----------------------------------------------------------- */
+
+/*
+ * A wide stream's flush converts its wchar_t buffer through the stream's codecvt into the
+ * byte buffer and writes that with libc's internal write; the conversion is libc's to do.
+ * So a wide call runs first with the descriptor set aside (-1), as the printf family does: when
+ * it needs no flush, that is all. When it does, the stream is put back as it was (its byte and
+ * wide pointers and conversion state) and the call runs again with the descriptor swapped for
+ * a memfd of the library's: libc converts and flushes into it, and the library then writes
+ * those bytes to the stream's file with write(). A failure of that write marks the stream's
+ * error, as libc would.
+ */
+
+/* The head of glibc's struct _IO_wide_data (libio.h): 11 pointers and the two conversion
+ * states, which a flush changes. */
+#define SW_WIDE_HEAD (11 * sizeof(void *) + 2 * sizeof(mbstate_t))
+
+struct sw_stream_state {
+    int flags;
+    char *ptrs[6];
+    unsigned char wide[SW_WIDE_HEAD];
+};
+
+static void sw_save(FILE *fp, struct sw_stream_state *st) {
+    st->flags = fp->_flags;
+    char *p[6] = {fp->_IO_read_ptr, fp->_IO_read_end, fp->_IO_read_base,
+                  fp->_IO_write_base, fp->_IO_write_ptr, fp->_IO_write_end};
+    memcpy(st->ptrs, p, sizeof p);
+    if (fp->_wide_data != NULL) memcpy(st->wide, fp->_wide_data, SW_WIDE_HEAD);
+}
+
+static void sw_restore(FILE *fp, const struct sw_stream_state *st) {
+    fp->_flags = st->flags;
+    fp->_IO_read_ptr = st->ptrs[0];
+    fp->_IO_read_end = st->ptrs[1];
+    fp->_IO_read_base = st->ptrs[2];
+    fp->_IO_write_base = st->ptrs[3];
+    fp->_IO_write_ptr = st->ptrs[4];
+    fp->_IO_write_end = st->ptrs[5];
+    if (fp->_wide_data != NULL) memcpy(fp->_wide_data, st->wide, SW_WIDE_HEAD);
+}
+
+/* The memfd wide flushes go through, one at a time (a spin lock: no libpthread). */
+static int sw_wide_fd = -1;
+static int sw_wide_busy;
+
+static int sw_wide_take(void) {
+    while (__atomic_exchange_n(&sw_wide_busy, 1, __ATOMIC_ACQUIRE)) syscall(SYS_sched_yield);
+    if (sw_wide_fd < 0) {
+        int fd = (int)syscall(SYS_memfd_create, "spillway-stdio", MFD_CLOEXEC);
+        if (fd >= 0) sw_wide_fd = sw_high_fd(fd);
+    }
+    if (sw_wide_fd < 0) __atomic_store_n(&sw_wide_busy, 0, __ATOMIC_RELEASE);
+    return sw_wide_fd;
+}
+
+/* After a call wrote into the memfd: its bytes go to fd through write(); the memfd is emptied. */
+static void sw_wide_give(FILE *fp, int fd) {
+    char chunk[8192];
+    off_t at = 0;
+    for (;;) {
+        ssize_t got = (ssize_t)syscall(SYS_pread64, sw_wide_fd, chunk, sizeof chunk, at);
+        if (got <= 0) break;
+        if (sw_put_fd(fd, chunk, (size_t)got) != (size_t)got) {
+            fp->_flags |= _IO_ERR_SEEN;
+            break;
+        }
+        at += got;
+    }
+    syscall(SYS_ftruncate, sw_wide_fd, 0);
+    syscall(SYS_lseek, sw_wide_fd, 0, SEEK_SET);
+    __atomic_store_n(&sw_wide_busy, 0, __ATOMIC_RELEASE);
+}
+
+/* Run `call` (an expression using fp) on a wide or not yet oriented stream as above; the
+ * caller holds the stream's lock. `again` re-arms what `call` consumes (va_copy). */
+#define SW_WIDE_CALL(fp, result, call)                                     \
+    do {                                                                   \
+        struct sw_stream_state sw_st_;                                     \
+        int sw_fd_ = (fp)->_fileno, sw_errno_ = errno;                     \
+        sw_save((fp), &sw_st_);                                            \
+        (fp)->_fileno = -1;                                                \
+        (result) = (call);                                                 \
+        (fp)->_fileno = sw_fd_;                                            \
+        if (SW_UNLIKELY(((fp)->_flags & _IO_ERR_SEEN) && !(sw_st_.flags & _IO_ERR_SEEN))) { \
+            sw_restore((fp), &sw_st_);                                     \
+            errno = sw_errno_;                                             \
+            int sw_memfd_ = sw_wide_take();                                \
+            if (sw_memfd_ >= 0) (fp)->_fileno = sw_memfd_;                 \
+            (result) = (call);                                             \
+            (fp)->_fileno = sw_fd_;                                        \
+            if (sw_memfd_ >= 0) sw_wide_give((fp), sw_fd_);                \
+        }                                                                  \
+    } while (0)
+
+/* A wide stream's buffer, flushed into the memfd by libc and written out by the library. */
+static void sw_drain_wide(FILE *fp) {
+    int fd = fp->_fileno;
+    int memfd = sw_wide_take();
+    if (memfd < 0) return;
+    fp->_fileno = memfd;
+    SW_REAL(fflush_unlocked)(fp);
+    fp->_fileno = fd;
+    sw_wide_give(fp, fd);
+}
+
+/* A stream the wide hooks serve: wide, on a descriptor, not read-only, its buffers made (the
+ * first call makes them, and libc looks at the descriptor then, for the buffer's size and
+ * whether it is a terminal: that call is libc's alone). */
+static int sw_wide_owned(FILE *fp) {
+    return fp->_fileno >= 0 && fp->_mode > 0 && !(fp->_flags & SW_IO_NO_WRITES) && fp->_IO_buf_base != NULL &&
+           fp->_wide_data != NULL && ((wchar_t **)fp->_wide_data)[6] != NULL;
+}
+
+#define SW_WIDE_HOOK(ret, name, params, fp, args)                 \
+    SW_REAL_DECL(ret, name, params);                              \
+    SW_EXPORT ret name params {                                   \
+        if (!sw_wide_owned(fp)) return SW_REAL(name) args;        \
+        flockfile(fp);                                            \
+        ret r_;                                                   \
+        SW_WIDE_CALL(fp, r_, SW_REAL(name) args);                 \
+        funlockfile(fp);                                          \
+        return r_;                                                \
+    }
+
+SW_WIDE_HOOK(wint_t, fputwc, (wchar_t c, FILE *fp), fp, (c, fp))
+SW_WIDE_HOOK(wint_t, putwc, (wchar_t c, FILE *fp), fp, (c, fp))
+SW_WIDE_HOOK(wint_t, fputwc_unlocked, (wchar_t c, FILE *fp), fp, (c, fp))
+SW_WIDE_HOOK(wint_t, putwc_unlocked, (wchar_t c, FILE *fp), fp, (c, fp))
+SW_WIDE_HOOK(int, fputws, (const wchar_t *ws, FILE *fp), fp, (ws, fp))
+SW_WIDE_HOOK(int, fputws_unlocked, (const wchar_t *ws, FILE *fp), fp, (ws, fp))
+SW_WIDE_HOOK(wint_t, __woverflow, (FILE * fp, wint_t c), fp, (fp, c))
+
+SW_EXPORT wint_t putwchar(wchar_t c) {
+    return putwc(c, stdout);
+}
+
+SW_EXPORT wint_t putwchar_unlocked(wchar_t c) {
+    return putwc_unlocked(c, stdout);
+}
+
+SW_REAL_DECL(int, vfwprintf, (FILE *, const wchar_t *, va_list));
+SW_REAL_DECL(int, __vfwprintf_chk, (FILE *, int, const wchar_t *, va_list));
+
+static int sw_libc_vfwprintf(FILE *fp, int flag, const wchar_t *fmt, va_list ap) {
+    va_list again;
+    va_copy(again, ap);
+    int r = flag >= 0 ? SW_REAL(__vfwprintf_chk)(fp, flag, fmt, again) : SW_REAL(vfwprintf)(fp, fmt, again);
+    va_end(again);
+    return r;
+}
+
+static int sw_vwprint(FILE *fp, int flag, const wchar_t *fmt, va_list ap) {
+    if (!sw_wide_owned(fp)) return sw_libc_vfwprintf(fp, flag, fmt, ap);
+    flockfile(fp);
+    int r;
+    SW_WIDE_CALL(fp, r, sw_libc_vfwprintf(fp, flag, fmt, ap));
+    funlockfile(fp);
+    return r;
+}
+
+SW_PRINT_FAMILY(wchar_t, sw_vwprint, vfwprintf, vwprintf, __vfwprintf_chk, __vwprintf_chk, fwprintf, wprintf, __fwprintf_chk,
+                __wprintf_chk)
 
 /* Every stream libc knows, as glibc's own _IO_flush_all walks them. `wait`: take each lock
  * (fflush(NULL)); otherwise only the free ones (at exit a stream may be held forever). */

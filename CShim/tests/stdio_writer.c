@@ -5,7 +5,8 @@
  *   stdio-writer HOW PATH MEGABYTES [GATE]
  *
  * HOW: fwrite fwrite_unlocked fputs fputs_unlocked fputc putc putc_unlocked puts printf
- * fprintf vfprintf dprintf putchar mixed; with ":exit" appended, the stream is not closed
+ * fprintf vfprintf dprintf putchar mixed, and the wide fwprintf fputws fputwc (ASCII: the
+ * same bytes); with ":exit" appended, the stream is not closed
  * and exit() flushes it. PATH "-" writes to standard output (puts, printf and putchar always
  * do). The stream: records "rec NNNNNNNNN " followed by (n % 97) letters and a newline, up to
  * MEGABYTES MiB; the same for every HOW, so every run's checksum is the same.
@@ -25,6 +26,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 static void fail(const char *what) {
     fprintf(stderr, "stdio-writer: %s: %s\n", what, strerror(errno));
@@ -87,6 +89,13 @@ int main(int argc, char **argv) {
         else if (!strcmp(mode, "fprintf")) ok = fprintf(fp, "rec %09ld %s", n, rec + 14) == len;
         else if (!strcmp(mode, "vfprintf")) ok = vput(fp, "rec %09ld %s", n, rec + 14) == len;
         else if (!strcmp(mode, "dprintf")) ok = dprintf(fileno(fp), "rec %09ld %s", n, rec + 14) == len;
+        else if (!strcmp(mode, "fwprintf")) ok = fwprintf(fp, L"rec %09ld %s", n, rec + 14) == len;
+        else if (!strcmp(mode, "fputws") || !strcmp(mode, "fputwc")) {
+            wchar_t wide[160];
+            for (int k = 0; k <= len; k++) wide[k] = (wchar_t)(unsigned char)rec[k];
+            if (mode[5] == 's') ok = fputws(wide, fp) >= 0;
+            else for (int k = 0; k < len && ok; k++) ok = fputwc(wide[k], fp) != WEOF;
+        }
         else {
             errno = EINVAL;
             fail(how);

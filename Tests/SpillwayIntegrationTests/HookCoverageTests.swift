@@ -66,6 +66,9 @@ struct HookCoverageTests {
         "fflush", "fflush_unlocked", "fclose", "fcloseall", "pclose", "freopen",
         "fseek", "fseeko", "fseeko64", "fsetpos", "fsetpos64", "rewind", "setvbuf", "setbuf", "setbuffer", "setlinebuf",
         "_IO_fwrite", "_IO_fputs", "_IO_puts", "_IO_putc", "_IO_fprintf", "_IO_printf", "_IO_vfprintf", "_IO_fflush", "_IO_fclose",
+        "fputwc", "putwc", "fputwc_unlocked", "putwc_unlocked", "fputws", "fputws_unlocked", "__woverflow", "putwchar",
+        "putwchar_unlocked", "fwprintf", "wprintf", "vfwprintf", "vwprintf", "__fwprintf_chk", "__wprintf_chk",
+        "__vfwprintf_chk", "__vwprintf_chk",
     ]
 
     @Test func glibcStdioFlushersAreHooked() throws {

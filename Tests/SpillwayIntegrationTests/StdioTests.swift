@@ -13,7 +13,8 @@ import Testing
 struct StdioTests {
     /// Every output path stdio-writer knows; ":exit" leaves the stream for exit() to flush.
     static let paths = ["fwrite", "fwrite_unlocked", "fputs", "fputs_unlocked", "fputc", "putc", "putc_unlocked",
-                        "puts", "printf", "putchar", "fprintf", "vfprintf", "dprintf", "mixed", "fprintf:exit", "mixed:exit"]
+                        "puts", "printf", "putchar", "fprintf", "vfprintf", "dprintf", "mixed", "fprintf:exit", "mixed:exit",
+                        "fwprintf", "fputws", "fputwc", "fwprintf:exit"]
     static let megabytes = 96
 
     /// glibc's or musl's build of the writer.
@@ -72,7 +73,7 @@ struct StdioTests {
 
     /// The stream is opened, and its first record buffered, while `normal`; the flag rises; the
     /// rest is written after: the file moves at the stream's first flush, nothing is lost.
-    @Test(arguments: ["glibc", "musl"], ["fprintf", "fwrite", "putc_unlocked", "mixed:exit"])
+    @Test(arguments: ["glibc", "musl"], ["fprintf", "fwrite", "putc_unlocked", "mixed:exit", "fwprintf"])
     func aStreamOpenedWhileNormalFollowsItsFile(library: String, path: String) throws {
         try WriteSideTests().withQuota { q in
             let expected = try Self.expected(in: q.sub.mountPoint)
