@@ -244,7 +244,21 @@ static size_t sw_put(FILE *fp, const char *p, size_t n) {
         return SW_REAL(fwrite_unlocked)(p, 1, n, fp); /* fits: libc only copies */
     if (fp->_mode == 0) fp->_mode = -1; /* narrow from now on, as libc's fwrite makes it */
     if (sw_ready_to_put(fp) != 0) return SW_REAL(fwrite_unlocked)(p, 1, n, fp);
-    size_t head = 0; /* bytes that must reach the file now */
+    if (!(fp->_flags & (SW_IO_LINE_BUF | SW_IO_UNBUFFERED))) {
+        /* As libc's xsputn: fill the buffer, write it whole, write the whole blocks of the rest
+         * directly, keep what is left (the file sees the same block-aligned writes). */
+        size_t done = sw_room(fp) < n ? sw_room(fp) : n;
+        sw_copy_into(fp, p, done);
+        if (done == n) return n;
+        if (sw_drain(fp) != 0) return done;
+        size_t block = (size_t)(fp->_IO_buf_end - fp->_IO_buf_base);
+        size_t direct = n - done - (block >= 128 ? (n - done) % block : 0);
+        if (direct > 0 && sw_emit(fp, p + done, direct) != 0) return done;
+        done += direct;
+        if (done < n) sw_copy_into(fp, p + done, n - done);
+        return n;
+    }
+    size_t head = 0; /* line-buffered or unbuffered: the bytes that must reach the file now */
     if (fp->_flags & SW_IO_UNBUFFERED) {
         head = n;
     } else if (fp->_flags & SW_IO_LINE_BUF) {
@@ -256,7 +270,7 @@ static size_t sw_put(FILE *fp, const char *p, size_t n) {
         return n;
     }
     if (sw_drain(fp) != 0) return 0;
-    if (head == 0 && n >= (size_t)(fp->_IO_buf_end - fp->_IO_buf_base)) head = n; /* as libc: not buffered */
+    if (head == 0) head = n; /* no room for it: written through */
     if (sw_emit(fp, p, head) != 0) return 0;
     size_t rest = n - head;
     if (rest > 0) {
