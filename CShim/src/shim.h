@@ -244,6 +244,16 @@ int sw_take_over(int fd, const struct stat *st, int anonymous_ok);
  * path to create it at instead (parents made). 1 when there is one. */
 int sw_create_rescue_path(int dirfd, const char *path, char out[PATH_MAX]);
 
+/* --- Writes through stdio (stdout.c) --- */
+struct _IO_FILE; /* FILE, in glibc and musl alike */
+
+/* A stream just opened (fopen, freopen): musl's flushes of it go through the library's
+ * writev from now on (glibc's are served by the output hooks: nothing to do). */
+void sw_stdio_adopt(struct _IO_FILE *fp);
+
+/* Before freopen closes a stream: write out what it buffers through write(). */
+void sw_stdio_before_reopen(struct _IO_FILE *fp);
+
 /* Access modes a fopen() mode string implies, as open(2) flags. */
 int sw_fopen_flags(const char *mode);
 

@@ -3,7 +3,8 @@
  *
  * glibc and musl open the file inside libc without going through open(), so
  * these are hooked on their own; the mode string is turned into open flags
- * and routed like open().
+ * and routed like open(). What the stream writes later goes through write()
+ * (stdout.c).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -32,13 +33,18 @@ static FILE *sw_stdio_settle(FILE *fp, const char *path, const char *use, const 
 SW_EXPORT FILE *fopen(const char *path, const char *mode) {
     char alt[PATH_MAX];
     const char *use = sw_stdio_path(path, mode, alt);
-    return sw_stdio_settle(SW_REAL(fopen)(use, mode), path, use, mode);
+    FILE *fp = sw_stdio_settle(SW_REAL(fopen)(use, mode), path, use, mode);
+    sw_stdio_adopt(fp);
+    return fp;
 }
 
 SW_EXPORT FILE *freopen(const char *path, const char *mode, FILE *stream) {
     char alt[PATH_MAX];
     const char *use = path ? sw_stdio_path(path, mode, alt) : NULL;
-    return sw_stdio_settle(SW_REAL(freopen)(use, mode, stream), path, use, mode);
+    if (stream != NULL) sw_stdio_before_reopen(stream);
+    FILE *fp = sw_stdio_settle(SW_REAL(freopen)(use, mode, stream), path, use, mode);
+    sw_stdio_adopt(fp);
+    return fp;
 }
 
 #ifdef __GLIBC__

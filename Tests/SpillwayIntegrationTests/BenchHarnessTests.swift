@@ -31,8 +31,8 @@ struct BenchHarnessTests {
 
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/results.json"))) as? [String: Any]
         let hooks = json?["hooks"] as? [String: [String: Any]]
-        #expect(hooks?.keys.sorted() == ["access", "create", "open+close", "openat+fstat", "readdir-100", "rename", "stat",
-                                         "unlink", "write-1m", "write-4k"])
+        #expect(hooks?.keys.sorted() == ["access", "create", "fprintf-line", "fwrite-1m", "fwrite-4k", "open+close", "openat+fstat",
+                                         "readdir-100", "rename", "stat", "unlink", "write-1m", "write-4k"])
         for (op, entry) in hooks ?? [:] {
             #expect((entry["plain"] as? Double ?? 0) > 0, "\(op): no figure without the library")
             #expect((entry["normal"] as? Double ?? 0) > 0, "\(op): no figure in normal")

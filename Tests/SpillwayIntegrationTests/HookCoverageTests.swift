@@ -55,6 +55,29 @@ struct HookCoverageTests {
         "getsockname", "getpeername", "accept", "accept4", "recvfrom", "__recvfrom_chk", "recvmsg",
     ]
 
+    /// glibc's stdio entry points that can flush a stream (issue 17, point 1): glibc flushes with
+    /// its internal write, so each must be hooked for the flush to go through the library's
+    /// write() (musl's streams carry their own write function instead, docs/SHIM.md).
+    static let glibcStdioFlushers: [String] = [
+        "fwrite", "fwrite_unlocked", "fputs", "fputs_unlocked", "puts", "fputc", "fputc_unlocked", "putc",
+        "putc_unlocked", "putchar", "putchar_unlocked", "putw", "__overflow",
+        "printf", "fprintf", "vprintf", "vfprintf", "dprintf", "vdprintf",
+        "__printf_chk", "__fprintf_chk", "__vprintf_chk", "__vfprintf_chk", "__dprintf_chk", "__vdprintf_chk",
+        "fflush", "fflush_unlocked", "fclose", "fcloseall", "pclose", "freopen",
+        "fseek", "fseeko", "fseeko64", "fsetpos", "fsetpos64", "rewind", "setvbuf", "setbuf", "setbuffer", "setlinebuf",
+        "_IO_fwrite", "_IO_fputs", "_IO_puts", "_IO_putc", "_IO_fprintf", "_IO_printf", "_IO_vfprintf", "_IO_fflush", "_IO_fclose",
+        "fputwc", "putwc", "fputwc_unlocked", "putwc_unlocked", "fputws", "fputws_unlocked", "__woverflow", "putwchar",
+        "putwchar_unlocked", "fwprintf", "wprintf", "vfwprintf", "vwprintf", "__fwprintf_chk", "__wprintf_chk",
+        "__vfwprintf_chk", "__vwprintf_chk",
+    ]
+
+    @Test func glibcStdioFlushersAreHooked() throws {
+        let libc = try Self.exports(Self.glibc)
+        let ours = try Self.exports(Paths.glibcLibrary)
+        let missing = Self.glibcStdioFlushers.filter { libc.contains($0) && !ours.contains($0) }
+        #expect(missing.isEmpty, "glibc flushes streams in these calls but libspillway.so does not hook them: \(missing)")
+    }
+
     /// musl's glob has no GLOB_ALTDIRFUNC to redirect it through (docs/SHIM.md).
     static let muslUnhookable: Set<String> = ["glob"]
 

@@ -154,6 +154,25 @@ static void op_write1m(long i) {
     if (pwrite(bench_fd, buf1m, 1 << 20, (off_t)(i % 16) << 20) != 1 << 20) die("pwrite 1m");
 }
 
+/* Writes through stdio: the stream's buffer fills and libc (or the library) flushes it. The
+ * stream goes back to the start now and then, so the file does not grow without end. */
+static FILE *bench_fp;
+
+static void op_fwrite4k(long i) {
+    if (i % 256 == 0) rewind(bench_fp);
+    if (fwrite(buf4k, 1, sizeof(buf4k), bench_fp) != sizeof(buf4k)) die("fwrite 4k");
+}
+
+static void op_fwrite1m(long i) {
+    if (i % 16 == 0) rewind(bench_fp);
+    if (fwrite(buf1m, 1, 1 << 20, bench_fp) != 1 << 20) die("fwrite 1m");
+}
+
+static void op_fprintf_line(long i) {
+    if (i % 65536 == 0) rewind(bench_fp);
+    if (fprintf(bench_fp, "line %ld of the benchmark: value=%ld status=%s\n", i, i * 7, "ok") < 0) die("fprintf");
+}
+
 static int cmp_ll(const void *a, const void *b) {
     long long x = *(const long long *)a, y = *(const long long *)b;
     return x < y ? -1 : x > y;
@@ -253,6 +272,14 @@ int main(int argc, char **argv) {
             memset(buf1m, 'y', 1 << 20);
         }
         fn = big ? op_write1m : op_write4k;
+    } else if (strcmp(op, "fwrite-4k") == 0 || strcmp(op, "fwrite-1m") == 0 || strcmp(op, "fprintf-line") == 0) {
+        raw_file("file", 0);
+        bench_fp = fopen(file_name, "w");
+        if (bench_fp == NULL) die(file_name);
+        buf1m = malloc(1 << 20);
+        if (buf1m == NULL) die("malloc");
+        memset(buf1m, 'y', 1 << 20);
+        fn = strcmp(op, "fprintf-line") == 0 ? op_fprintf_line : strcmp(op, "fwrite-1m") == 0 ? op_fwrite1m : op_fwrite4k;
     } else {
         fprintf(stderr, "hookbench: unknown OP '%s'\n", op);
         return 2;
