@@ -21,6 +21,7 @@
 
 #define SW_EXPORT __attribute__((visibility("default")))
 #define SW_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define SW_LIKELY(x) __builtin_expect(!!(x), 1)
 
 /* Process-wide configuration, written once by sw_init and read-only after. */
 struct sw_config {

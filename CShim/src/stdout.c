@@ -13,7 +13,7 @@
  * comparison); otherwise the library writes the buffered bytes and then the caller's own with
  * write() (write.c: the move while `spilling`, the rescue in every state), leaves the buffer
  * empty exactly as libc's own flush does, and lets libc copy what fits. The printf family
- * lets libc format into the stream's buffer with the descriptor set aside (sw_vprint); a text
+ * lets libc format into the stream's buffer with the descriptor set aside (SW_VPRINT); a text
  * that would need a flush is formatted again here and takes the same path.
  * A flush that fails even after the rescue marks the stream's error and drops its buffer, as
  * libc does. Wide streams: see "wide-oriented streams" below. Streams without a descriptor
@@ -374,51 +374,118 @@ static int sw_libc_vfprintf(FILE *fp, int fd, int flag, const char *fmt, va_list
     return flag >= 0 ? SW_REAL(__vfprintf_chk)(fp, flag, fmt, ap) : SW_REAL(vfprintf)(fp, fmt, ap);
 }
 
+/* A stream's pointers and flags before a call, to put it back as it was. */
+struct sw_stream_marks {
+    char *read_base, *read_ptr, *read_end, *write_base, *write_ptr, *write_end;
+    int flags;
+};
+
+/* libc tried to flush inside a printf call with the descriptor set aside: nothing reached the
+ * file (a failed flush adds nothing to _offset). Put the stream back as it was before the call
+ * and format the text here, so that its flush goes through write(). Kept out of the fast path. */
+static __attribute__((noinline, cold)) int sw_vprint_again(FILE *fp, const struct sw_stream_marks *m, int saved_errno,
+                                                           int flag, const char *fmt, va_list ap) {
+    fp->_flags = m->flags;
+    fp->_IO_read_base = m->read_base;
+    fp->_IO_read_ptr = m->read_ptr;
+    fp->_IO_read_end = m->read_end;
+    fp->_IO_write_base = m->write_base;
+    fp->_IO_write_ptr = m->write_ptr;
+    fp->_IO_write_end = m->write_end;
+    errno = saved_errno;
+    return sw_vformat(fp, -1, flag, fmt, ap, sw_libc_vfprintf);
+}
+
+/* Below this much room a text would likely not fit: the buffer is written out first. */
+#define SW_PRINT_ROOM 256
+
 /*
  * The printf family into a stream. libc formats straight into the stream's buffer (its own
  * speed) with the stream's descriptor swapped for -1 while it does: a text that fits the room
  * left needs no flush; one that does not makes libc's flush fail on -1 (EBADF), which leaves
- * the buffered bytes where they were, and libc stops formatting. The stream is then put back
- * as it was before the call and the text formatted again here (sw_vformat), so its flush goes
- * through write(). The caller holds no lock; this takes the stream's.
+ * the buffered bytes where they were, and libc stops formatting; sw_vprint_again then formats
+ * it here. So that this (formatting twice) stays rare, a buffer with less than SW_PRINT_ROOM
+ * bytes of room is first written out through write(). The caller holds no lock; this takes
+ * the stream's.
  */
-static int sw_vprint(FILE *fp, int flag, const char *fmt, va_list ap) {
-    if (!sw_owned(fp)) return sw_libc_vfprintf(fp, -1, flag, fmt, ap);
-    /* One thread: nobody else can see the descriptor set aside (glibc's own test). */
-    int lock = !__libc_single_threaded;
-    if (lock) flockfile(fp);
-    int r;
-    int flags = fp->_flags;
-    if (!(flags & (SW_IO_LINE_BUF | SW_IO_UNBUFFERED | _IO_ERR_SEEN)) && (flags & SW_IO_CURRENTLY_PUTTING) &&
-        fp->_IO_read_end == fp->_IO_write_base) {
-        char *write_base = fp->_IO_write_base, *write_ptr = fp->_IO_write_ptr, *write_end = fp->_IO_write_end;
-        char *read_base = fp->_IO_read_base, *read_ptr = fp->_IO_read_ptr, *read_end = fp->_IO_read_end;
-        int fd = fp->_fileno, saved_errno = errno;
-        va_list again;
-        va_copy(again, ap);
-        fp->_fileno = -1;
-        r = flag >= 0 ? SW_REAL(__vfprintf_chk)(fp, flag, fmt, again) : SW_REAL(vfprintf)(fp, fmt, again);
-        va_end(again);
-        fp->_fileno = fd;
-        if (SW_UNLIKELY(fp->_flags & _IO_ERR_SEEN)) {
-            /* libc tried to flush: nothing reached a file; back to the stream before the call
-             * (a failed flush adds nothing to _offset). */
-            fp->_flags = flags;
-            fp->_IO_read_base = read_base;
-            fp->_IO_read_ptr = read_ptr;
-            fp->_IO_read_end = read_end;
-            fp->_IO_write_base = write_base;
-            fp->_IO_write_ptr = write_ptr;
-            fp->_IO_write_end = write_end;
-            errno = saved_errno;
-            r = sw_vformat(fp, -1, flag, fmt, ap, sw_libc_vfprintf);
-        }
-    } else {
-        r = sw_vformat(fp, -1, flag, fmt, ap, sw_libc_vfprintf);
-    }
-    if (lock) funlockfile(fp);
-    return r;
+/* The fast path's stream state: narrow, fully buffered, no error, writing, no read-ahead. */
+static inline int sw_print_fast(const FILE *fp) {
+    return !(fp->_flags & (SW_IO_LINE_BUF | SW_IO_UNBUFFERED | _IO_ERR_SEEN)) && (fp->_flags & SW_IO_CURRENTLY_PUTTING) &&
+           fp->_IO_read_end == fp->_IO_write_base;
 }
+
+/* Everything but the fast path (the caller holds the lock when there are threads). */
+static __attribute__((noinline)) int sw_vprint_slow(FILE *fp, int flag, const char *fmt, va_list ap) {
+    if (SW_UNLIKELY(fp->_IO_write_end - fp->_IO_write_ptr < SW_PRINT_ROOM) && fp->_IO_write_ptr > fp->_IO_write_base &&
+        sw_print_fast(fp)) {
+        sw_drain(fp);
+        if (sw_print_fast(fp)) return -2; /* room made: the fast path again */
+    }
+    return sw_vformat(fp, -1, flag, fmt, ap, sw_libc_vfprintf);
+}
+
+/*
+ * The fast path, expanded in each entry point of the printf family (GCC inlines no function
+ * that takes a va_list): `ap` is opened with OPEN and closed with CLOSE (va_start/va_end in a
+ * variadic entry, va_copy/va_end of the caller's list otherwise), again for each pass over the
+ * arguments; the result is left in r. While the text fits, a printf call costs a few loads and
+ * stores more than libc's own.
+ */
+#define SW_VPRINT(fp, flag, fmt, ap, OPEN, CLOSE, r)                                                          \
+    do {                                                                                                      \
+        OPEN;                                                                                                 \
+        if (!sw_owned(fp)) {                                                                                  \
+            r = sw_libc_vfprintf(fp, -1, flag, fmt, ap);                                                      \
+            CLOSE;                                                                                            \
+            break;                                                                                            \
+        }                                                                                                     \
+        /* One thread: nobody else can see the descriptor set aside (glibc's own test). */                   \
+        int lock_ = !__libc_single_threaded;                                                                  \
+        if (lock_) flockfile(fp);                                                                             \
+        if (SW_UNLIKELY(!sw_print_fast(fp) || fp->_IO_write_end - fp->_IO_write_ptr < SW_PRINT_ROOM)) {       \
+            r = sw_vprint_slow(fp, flag, fmt, ap);                                                            \
+            CLOSE;                                                                                            \
+            if (r != -2) {                                                                                    \
+                if (lock_) funlockfile(fp);                                                                   \
+                break;                                                                                        \
+            }                                                                                                 \
+            OPEN;                                                                                             \
+        }                                                                                                     \
+        struct sw_stream_marks m_ = {fp->_IO_read_base,  fp->_IO_read_ptr,  fp->_IO_read_end, fp->_IO_write_base, \
+                                     fp->_IO_write_ptr, fp->_IO_write_end, fp->_flags};                      \
+        int fd_ = fp->_fileno, errno_ = errno;                                                                \
+        fp->_fileno = -1;                                                                                     \
+        r = (flag) >= 0 ? SW_REAL(__vfprintf_chk)(fp, flag, fmt, ap) : SW_REAL(vfprintf)(fp, fmt, ap);        \
+        CLOSE;                                                                                                \
+        fp->_fileno = fd_;                                                                                    \
+        if (SW_UNLIKELY(fp->_flags & _IO_ERR_SEEN)) {                                                         \
+            OPEN;                                                                                             \
+            r = sw_vprint_again(fp, &m_, errno_, flag, fmt, ap);                                              \
+            CLOSE;                                                                                            \
+        }                                                                                                     \
+        if (lock_) funlockfile(fp);                                                                           \
+    } while (0)
+
+/* The eight entry points of the narrow printf family into a stream. */
+#define SW_VPRINT_LIST(fp, flag, fmt, list)                                                                   \
+    va_list ap;                                                                                               \
+    int r;                                                                                                    \
+    SW_VPRINT(fp, flag, fmt, ap, va_copy(ap, list), va_end(ap), r);                                           \
+    return r
+#define SW_VPRINT_ARGS(fp, flag, fmt)                                                                         \
+    va_list ap;                                                                                               \
+    int r;                                                                                                    \
+    SW_VPRINT(fp, flag, fmt, ap, va_start(ap, fmt), va_end(ap), r);                                           \
+    return r
+
+SW_EXPORT int vfprintf(FILE *fp, const char *fmt, va_list list) { SW_VPRINT_LIST(fp, -1, fmt, list); }
+SW_EXPORT int vprintf(const char *fmt, va_list list) { SW_VPRINT_LIST(stdout, -1, fmt, list); }
+SW_EXPORT int __vfprintf_chk(FILE *fp, int flag, const char *fmt, va_list list) { SW_VPRINT_LIST(fp, flag < 0 ? 0 : flag, fmt, list); }
+SW_EXPORT int __vprintf_chk(int flag, const char *fmt, va_list list) { SW_VPRINT_LIST(stdout, flag < 0 ? 0 : flag, fmt, list); }
+SW_EXPORT int fprintf(FILE *fp, const char *fmt, ...) { SW_VPRINT_ARGS(fp, -1, fmt); }
+SW_EXPORT int printf(const char *fmt, ...) { SW_VPRINT_ARGS(stdout, -1, fmt); }
+SW_EXPORT int __fprintf_chk(FILE *fp, int flag, const char *fmt, ...) { SW_VPRINT_ARGS(fp, flag < 0 ? 0 : flag, fmt); }
+SW_EXPORT int __printf_chk(int flag, const char *fmt, ...) { SW_VPRINT_ARGS(stdout, flag < 0 ? 0 : flag, fmt); }
 
 /* The eight entry points of a printf family over `impl` (fp, flag or -1, format, va_list). */
 #define SW_PRINT_FAMILY(ch, impl, vf, v, vf_chk, v_chk, f, p, f_chk, p_chk)                                        \
@@ -431,7 +498,6 @@ static int sw_vprint(FILE *fp, int flag, const char *fmt, va_list ap) {
     SW_EXPORT int f_chk(FILE *fp, int flag, const ch *fmt, ...) { SW_VARIADIC(impl(fp, flag < 0 ? 0 : flag, fmt, ap)); } \
     SW_EXPORT int p_chk(int flag, const ch *fmt, ...) { SW_VARIADIC(impl(stdout, flag < 0 ? 0 : flag, fmt, ap)); }
 
-SW_PRINT_FAMILY(char, sw_vprint, vfprintf, vprintf, __vfprintf_chk, __vprintf_chk, fprintf, printf, __fprintf_chk, __printf_chk)
 
 /* ---- flushes, closes, seeks, exit ---------------------------------------------------- */
 

@@ -66,10 +66,14 @@ int main(int argc, char **argv) {
     FILE *fp = to_stdout ? stdout : fopen(argv[2], "w");
     if (fp == NULL) fail("fopen");
     long long limit = atoll(argv[3]) << 20, written = 0;
-    char rec[160];
+    /* STDIO_WRITER_LONG=1: records up to 1,400 bytes, longer than the room a printf call
+     * may find in the stream's buffer. */
+    const char *long_records = getenv("STDIO_WRITER_LONG");
+    int spread = long_records != NULL && strcmp(long_records, "1") == 0 ? 1399 : 97;
+    char rec[1500];
     for (long n = 0; written < limit; n++) {
         int len = snprintf(rec, sizeof rec, "rec %09ld ", n);
-        for (int k = 0; k < n % 97; k++) rec[len++] = (char)('a' + (n + k) % 26);
+        for (int k = 0; k < n % spread; k++) rec[len++] = (char)('a' + (n + k) % 26);
         rec[len++] = '\n';
         rec[len] = '\0';
         const char *mode = how;

@@ -36,8 +36,9 @@ struct StdioTests {
 
     /// Runs the writer through `sh` (standard output redirected into the tree for the paths
     /// that write there) with the library, in the tree.
-    static func write(_ q: WriteSideTests.Quota, library: String, path: String, name: String, gate: String? = nil) throws -> CommandResult {
-        var env = q.environment
+    static func write(_ q: WriteSideTests.Quota, library: String, path: String, name: String, gate: String? = nil,
+                      extra: [String: String] = [:]) throws -> CommandResult {
+        var env = q.environment.merging(extra) { $1 }
         env["LD_PRELOAD"] = preloadTree
         let target = path.hasPrefix("puts") || path.hasPrefix("printf") || path.hasPrefix("putchar") ? "-" : name
         var line = "exec '\(writer(library))' '\(path)' '\(target)' \(megabytes)"
@@ -67,6 +68,23 @@ struct StdioTests {
             for path in Self.paths {
                 let run = try Self.write(q, library: library, path: path, name: "data/out")
                 try Self.checkSpilled(q, "data/out", run, expected, "\(library) \(state) \(path)")
+            }
+        }
+    }
+
+    /// Records up to 1,400 bytes, longer than the room the printf family leaves itself in the
+    /// stream's buffer (a text that does not fit is formatted again and written through write()).
+    @Test(arguments: ["normal", "spilling"])
+    func longPrintfRecordsWriteTwiceTheQuota(state: String) throws {
+        try WriteSideTests().withQuota(state: state) { q in
+            let reference = q.sub.mountPoint + "/stdio-reference-long"
+            try Command.check([Self.writer("glibc"), "fwrite", reference, String(Self.megabytes)], environment: ["STDIO_WRITER_LONG": "1"])
+            let expected = try WriteSideTests.sha256(reference)
+            for library in ["glibc", "musl"] {
+                for path in ["fprintf", "vfprintf", "printf", "mixed", "fprintf:exit"] {
+                    let run = try Self.write(q, library: library, path: path, name: "data/long", extra: ["STDIO_WRITER_LONG": "1"])
+                    try Self.checkSpilled(q, "data/long", run, expected, "\(library) \(state) \(path) long records")
+                }
             }
         }
     }
