@@ -42,14 +42,26 @@ struct ContainerStdioTests {
         func dockerdArguments() throws -> [String] { self == .plain ? [] : try UserNamespaceRemap.dockerdArguments() }
     }
 
+    /// The daemon's id of a Docker container (its id's first 12 digits), which the runtime
+    /// wrapper registers at create; the Docker name comes later, from Docker discovery.
+    static func spillwayID(_ env: ContainerEnvironment, _ container: String) -> String? {
+        guard let inspected = try? env.dockerd.docker("inspect", "--format", "{{.Id}}", container), inspected.status == 0 else { return nil }
+        return try? EngineContainerID.spillwayID(for: inspected.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// The daemon's status of a container, found by id.
+    static func managed(_ env: ContainerEnvironment, _ id: String?) throws -> ContainerStatus? {
+        guard let id else { return nil }
+        return try ContainerTests.status(env.daemon).containers.first { $0.id == id }
+    }
+
     /// Removes a container and waits until the daemon has forgotten it and freed its spill area:
     /// one environment serves every case, and the sub disk holds only so many spill areas at once
     /// (a container that finds no room on it is never flagged).
     static func remove(_ env: ContainerEnvironment, _ container: String) {
+        let id = spillwayID(env, container)
         _ = try? env.dockerd.docker("rm", "-f", container)
-        let gone = (try? ContainerTests.wait(seconds: 60) {
-            try !ContainerTests.status(env.daemon).containers.contains { $0.name == container }
-        }) ?? false
+        let gone = (try? ContainerTests.wait(seconds: 60) { try managed(env, id) == nil }) ?? false
         #expect(gone, "the daemon still lists \(container) a minute after docker rm")
     }
 
@@ -60,7 +72,7 @@ struct ContainerStdioTests {
         defer { remove(env, "probe") }
         var used: UInt64 = 0
         let known = try ContainerTests.wait(seconds: 60) {
-            used = try ContainerTests.status(env.daemon).containers.first { $0.name == "probe" }?.usedBytes ?? 0
+            used = try managed(env, spillwayID(env, "probe"))?.usedBytes ?? 0
             return used > 0
         }
         try #require(known, "the daemon never measured the probe container")
@@ -115,7 +127,8 @@ struct ContainerStdioTests {
     /// The spill area of `container` holds at least `minimum` bytes of `file`, with checksum `sha`.
     static func verifySpill(_ env: ContainerEnvironment, label: String, container: String, file: String, minimum: UInt64, sha: String?) throws {
         let report = try ContainerTests.status(env.daemon)
-        let managed = try #require(report.containers.first { $0.name == container }, "\(label): \(report)")
+        let id = spillwayID(env, container)
+        let managed = try #require(report.containers.first { $0.id == id }, "\(label): \(report)")
         #expect(managed.cannotHelp == 0 && managed.askRefused == 0, "\(label): \(managed)")
         let spilled = try #require(managed.spillPath, "\(label): no spill area") + file
         let bytes = (try? FileManager.default.attributesOfItem(atPath: spilled))?[.size] as? UInt64 ?? 0
@@ -181,7 +194,7 @@ struct ContainerStdioTests {
                 let fill = try env.dockerd.docker("exec", container, "sh", "-c", "dd if=/dev/urandom of=\(user.home)/fill bs=1M count=76 status=none && sync")
                 #expect(fill.status == 0, "\(label): \(fill)")
                 let flagged = try ContainerTests.wait(seconds: 60) {
-                    try ContainerTests.status(env.daemon).containers.contains { $0.name == container && $0.state == .spilling }
+                    try managed(env, spillwayID(env, container))?.state == .spilling
                 }
                 #expect(flagged, "\(label): the supervisor never raised the flag")
                 try env.dockerd.docker("exec", container, "touch", "/tmp/gate")

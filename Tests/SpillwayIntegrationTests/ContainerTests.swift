@@ -101,6 +101,9 @@ struct ContainerTests {
                                               "mkdir -p /data && dd if=/dev/urandom of=/data/exec.bin bs=1M count=\(writeMiB) status=none && sync && wc -c < /data/exec.bin")
             #expect(exec.status == 0, "\(exec)")
             #expect(exec.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\(writeMiB << 20)", "\(exec)")
+            // The runtime wrapper registers the container at create; Docker discovery names it
+            // when it sees the start event, a moment later.
+            _ = try Self.wait { try Self.status(env.daemon).containers.contains { $0.name == "execd" } }
             let report = try Self.status(env.daemon)
             let managed = try #require(report.containers.first { $0.name == "execd" }, "\(report)")
             let spillArea = try #require(managed.spillPath)
